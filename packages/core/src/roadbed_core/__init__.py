@@ -1,0 +1,1 @@
+"""roadbed_core."""

@@ -1,0 +1,1 @@
+"""Test helpers shared by every Roadbed package (loaded as a pytest plugin)."""
