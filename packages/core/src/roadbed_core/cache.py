@@ -153,6 +153,11 @@ class AsyncMemoryCache:
         return self.store.incr(key, amount, ttl=ttl)
 
 
+def _as_bytes(value: bytes | str) -> bytes:
+    # Clients built with decode_responses=True hand back str; the contract is bytes.
+    return value.encode() if isinstance(value, str) else bytes(value)
+
+
 def _px(ttl: float | None) -> int | None:
     _check_ttl(ttl)
     return None if ttl is None else max(1, round(ttl * 1000))
@@ -170,7 +175,7 @@ class RedisCache:
 
     def get(self, key: str) -> bytes | None:
         value = self.client.get(key)
-        return None if value is None else bytes(value)
+        return None if value is None else _as_bytes(value)
 
     def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         self.client.set(key, value, px=_px(ttl))
@@ -203,7 +208,7 @@ class AsyncRedisCache:
 
     async def get(self, key: str) -> bytes | None:
         value = await self.client.get(key)
-        return None if value is None else bytes(value)
+        return None if value is None else _as_bytes(value)
 
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         await self.client.set(key, value, px=_px(ttl))

@@ -1,0 +1,1 @@
+"""Service-level views of the blog: landing, health, metrics."""
