@@ -4,7 +4,8 @@ SHELL := /bin/bash
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_COMPILE_BYTECODE := 1
-UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# Resolved when each recipe runs, so a uv that `bootstrap` just installed is found.
+UV = $$(command -v uv 2>/dev/null || echo $$HOME/.local/bin/uv)
 PYTHON ?= python3
 
 # Each pytest run is its own process: Django is configured once per process, so the blog and the
@@ -20,7 +21,7 @@ bootstrap: ## Install uv with pip when it is missing (no Python download: uses t
 	@command -v uv >/dev/null 2>&1 || [ -x "$(HOME)/.local/bin/uv" ] || $(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --quiet uv
 
 sync: bootstrap ## Create .venv from uv.lock
-	@$(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv) sync --frozen --quiet
+	@$(UV) sync --frozen --quiet
 
 up: sync ## Run every service in one process on http://127.0.0.1:8000 (migrates, seeds on first start)
 	@$(UV) run --frozen roadbed up

@@ -30,6 +30,21 @@ _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
+#: Deterministic constraint names, so Alembic can alter and drop them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    """A service's ``MetaData`` with the shared naming convention."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
 def _with_driver(url: str | URL, table: dict[str, str]) -> URL:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
@@ -70,13 +85,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def apply_sqlite_pragmas(engine: Engine) -> None:
+    """Install the pragmas on every new connection of an engine someone else created (Flask-SQLAlchemy)."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     """A blocking engine (Flask, migrations, sync relays)."""
     url = sync_url(url)
     ensure_sqlite_directory(url)
     engine = create_engine(url, pool_pre_ping=not is_sqlite(url), **kwargs)
-    if is_sqlite(url):
-        event.listen(engine, "connect", _sqlite_pragmas)
+    apply_sqlite_pragmas(engine)
     return engine
 
 
@@ -85,8 +105,7 @@ def make_async_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     url = async_url(url)
     ensure_sqlite_directory(url)
     engine = create_async_engine(url, pool_pre_ping=not is_sqlite(url), **kwargs)
-    if is_sqlite(url):
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    apply_sqlite_pragmas(engine.sync_engine)
     return engine
 
 

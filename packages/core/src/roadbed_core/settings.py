@@ -38,9 +38,9 @@ def dev_secret(name: str) -> SecretStr:
     return SecretStr(f"{DEV_SECRET_PREFIX}{name}")
 
 
-def sqlite_url(service: str, *, driver: str = "aiosqlite") -> str:
-    """Default embedded database: ``var/<service>.db``."""
-    return f"sqlite+{driver}:///{var_dir() / f'{service}.db'}"
+def sqlite_url(service: str) -> str:
+    """Default embedded database: ``var/<service>.db`` (engines pick the driver they need)."""
+    return f"sqlite:///{var_dir() / f'{service}.db'}"
 
 
 class ServiceSettings(BaseSettings):
@@ -58,6 +58,8 @@ class ServiceSettings(BaseSettings):
         default="http://127.0.0.1:8000",
         validation_alias=AliasChoices("ROADBED_PUBLIC_ORIGIN", "public_origin"),
     )
+    #: ``None`` means the embedded SQLite file ``var/<service>.db``; ``postgresql://...`` in production.
+    database_url: str | None = None
     log_level: str = "INFO"
     #: ``None`` means: JSON in prod, human-readable elsewhere.
     log_json: bool | None = None
@@ -74,6 +76,11 @@ class ServiceSettings(BaseSettings):
     @property
     def json_logs(self) -> bool:
         return self.is_prod if self.log_json is None else self.log_json
+
+    @property
+    def database(self) -> str:
+        """The database URL in effect (driver-neutral: engines choose their driver)."""
+        return self.database_url or sqlite_url(self.service_name)
 
     @property
     def issuer(self) -> str:

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from roadbed_core.settings import ServiceSettings, dev_secret, var_dir
-
-
-def _default_database_url() -> str:
-    return f"sqlite:///{var_dir() / 'blog.db'}"
-
+from roadbed_core.settings import ServiceSettings, dev_secret
 
 class BlogSettings(ServiceSettings):
     service_name = "blog"
     model_config = SettingsConfigDict(env_prefix="ROADBED_BLOG_", extra="ignore", frozen=True)
 
-    database_url: str = Field(default_factory=_default_database_url)
     #: Django's own SECRET_KEY (sessions, CSRF, admin).
     django_secret_key: SecretStr = dev_secret("blog-django-secret-key")
     allowed_hosts: list[str] = ["127.0.0.1", "localhost"]

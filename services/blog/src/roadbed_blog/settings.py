@@ -54,7 +54,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": environ.Env.db_url_config(_settings.database_url)}
+DATABASES = {"default": environ.Env.db_url_config(_settings.database)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",

@@ -1,0 +1,156 @@
+"""The ``roadbed`` command: run everything embedded, or one service the production way."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from roadbed.services import MOUNTED, SERVICES, Interface, ServiceSpec, get_service
+
+app = typer.Typer(
+    name="roadbed",
+    help="Roadbed: four services and a worker, embedded in one process or run one per process.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+ServiceArg = Annotated[
+    str | None,
+    typer.Argument(help=f"One of: {', '.join(SERVICES)}. Omit for all.", show_default=False),
+]
+
+
+def _selected(name: str | None) -> list[ServiceSpec]:
+    if name is None:
+        return list(SERVICES.values())
+    try:
+        return [get_service(name)]
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc.args[0])) from None
+
+
+def _migrate(specs: list[ServiceSpec]) -> None:
+    for spec in specs:
+        spec.migrate()
+        console.print(f"[green]migrated[/] {spec.name}")
+
+
+def _seed(specs: list[ServiceSpec]) -> None:
+    for spec in specs:
+        created = spec.seed()
+        summary = ", ".join(created) if created else "nothing new"
+        console.print(f"[green]seeded[/] {spec.name}: {summary}")
+
+
+@app.command()
+def migrate(service: ServiceArg = None) -> None:
+    """Apply every pending database migration (all services, or one)."""
+    _migrate(_selected(service))
+
+
+@app.command()
+def seed(service: ServiceArg = None) -> None:
+    """Load the demo data (idempotent: running it twice creates nothing twice)."""
+    _seed(_selected(service))
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    seed_data: Annotated[
+        bool, typer.Option("--seed/--no-seed", help="Seed demo data on the first start.")
+    ] = True,
+) -> None:
+    """Run every service in this one process (SQLite under var/, in-process bus and cache)."""
+    import uvicorn
+
+    from roadbed.embedded import first_start_marker
+
+    os.environ.setdefault("ROADBED_PUBLIC_ORIGIN", f"http://{host}:{port}")
+    specs = list(SERVICES.values())
+    _migrate(specs)
+    marker = first_start_marker()
+    if seed_data and not marker.exists():
+        _seed(specs)
+        marker.touch()
+
+    table = Table(title=f"Roadbed on http://{host}:{port}", show_lines=False)
+    table.add_column("service")
+    table.add_column("docs")
+    table.add_column("health")
+    for spec in MOUNTED:
+        table.add_row(spec.name, f"http://{host}:{port}{spec.prefix}/docs", f"{spec.prefix}/healthz")
+    console.print(table)
+    console.print("Press Ctrl-C to stop.")
+    uvicorn.run(
+        "roadbed.embedded:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}.")],
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "0.0.0.0",  # noqa: S104 - a container listens on all interfaces
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (one per core).")] = 1,
+    threads: Annotated[
+        int, typer.Option(help="Blocking threads per worker (WSGI services, DB-bound).")
+    ] = 4,
+    backpressure: Annotated[
+        int | None, typer.Option(help="Max concurrent requests per worker (ASGI; ~DB pool size).")
+    ] = None,
+) -> None:
+    """Run one service alone, configured from the environment (the production entry point)."""
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    spec = _selected(service)[0]
+    interface = Interfaces.WSGI if spec.interface is Interface.WSGI else Interfaces.ASGI
+    Server(
+        spec.app,
+        address=host,
+        port=port,
+        interface=interface,
+        factory=spec.factory,
+        workers=workers,
+        blocking_threads=threads if spec.interface is Interface.WSGI else None,
+        backpressure=backpressure,
+        # Behind nginx the public path keeps its prefix (/auth, /blog, ...): the app sees it as
+        # root_path / SCRIPT_NAME, exactly as in the embedded composition.
+        url_path_prefix=spec.prefix,
+        log_dictconfig=None,
+    ).serve()
+
+
+@app.command()
+def relay(service: ServiceArg = None) -> None:
+    """Publish committed outbox events to the bus (all services, or one) until stopped."""
+    from roadbed.workers import run_relays
+
+    asyncio.run(run_relays([spec for spec in _selected(service) if spec.name != "notify"]))
+
+
+@app.command()
+def worker(
+    host: Annotated[str, typer.Option(help="Interface for /healthz, /readyz, /metrics.")] = "0.0.0.0",  # noqa: S104
+    port: Annotated[int, typer.Option(help="Port for the health endpoints.")] = 8000,
+) -> None:
+    """Run the notify worker (consumes events, sends email and webhooks) with its health endpoints."""
+    serve("notify", host=host, port=port, workers=1, threads=1, backpressure=None)
+
+
+def main() -> None:
+    app()

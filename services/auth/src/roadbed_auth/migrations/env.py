@@ -1,0 +1,8 @@
+"""Alembic environment of the auth service (see roadbed_core.db.run_migrations)."""
+
+from alembic import context
+
+from roadbed_core.db import run_migrations
+from roadbed_auth.tables import metadata
+
+run_migrations(context, metadata)

@@ -1,0 +1,13 @@
+"""The auth service's SQLAlchemy metadata: every table its migrations create."""
+
+from __future__ import annotations
+
+from roadbed_core.db import new_metadata
+from roadbed_core.events.outbox import define_inbox_table, define_outbox_table
+
+metadata = new_metadata()
+
+#: Events written in the same transaction as the change they announce (DESIGN.md §5).
+outbox = define_outbox_table(metadata)
+#: Events this service has consumed, so redeliveries are no-ops.
+inbox = define_inbox_table(metadata)
