@@ -8,7 +8,7 @@ ones (PostgreSQL, Redis, RabbitMQ) depending only on the settings.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,12 @@ from roadbed_core.cache import AsyncCache, async_cache_from_url
 from roadbed_core.db import make_async_engine, make_async_sessionmaker
 from roadbed_core.events.bus import EventBus
 from roadbed_core.events.inprocess import InProcessBus
-from roadbed_core.health import HealthRegistry, amqp_check, async_cache_check, sqlalchemy_async_check
+from roadbed_core.health import (
+    HealthRegistry,
+    amqp_check,
+    async_cache_check,
+    sqlalchemy_async_check,
+)
 from roadbed_core.integrations.fastapi import install
 from roadbed_core.logs import configure_logging
 from roadbed_core.settings import ServiceSettings
@@ -29,7 +34,7 @@ _in_process_bus: InProcessBus | None = None
 
 def shared_in_process_bus() -> InProcessBus:
     """The one in-process bus of this process: every embedded service publishes and consumes on it."""
-    global _in_process_bus  # noqa: PLW0603 - a process-wide singleton, like the shared memory store
+    global _in_process_bus
     if _in_process_bus is None:
         _in_process_bus = InProcessBus()
     return _in_process_bus
@@ -80,7 +85,7 @@ def create_fastapi_service(
     description: str,
     version: str = "0.1.0",
     routers: Iterable[APIRouter] = (),
-    on_startup: Callable[[FastAPI], Any] | None = None,
+    extra_lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
     """A FastAPI service with logging, problem+json errors, metrics, health and its resources.
 
@@ -91,12 +96,11 @@ def create_fastapi_service(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if on_startup is not None:
-            await on_startup(app)
-        try:
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(resources.aclose)
+            if extra_lifespan is not None:
+                await stack.enter_async_context(extra_lifespan(app))
             yield
-        finally:
-            await resources.aclose()
 
     app = FastAPI(
         title=title,

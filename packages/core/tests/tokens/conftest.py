@@ -75,7 +75,9 @@ class Keys:
 def keys() -> Keys:
     # Session scope: RSA generation is the slowest thing in this suite.
     return Keys(
-        rsa=Signer(rsa.generate_private_key(public_exponent=65537, key_size=2048), "rsa-1", "RS256"),
+        rsa=Signer(
+            rsa.generate_private_key(public_exponent=65537, key_size=2048), "rsa-1", "RS256"
+        ),
         ec=Signer(ec.generate_private_key(ec.SECP256R1()), "ec-1", "ES256"),
         ed=Signer(ed25519.Ed25519PrivateKey.generate(), "ed-1", "EdDSA"),
         rsa_rotated=Signer(
@@ -123,7 +125,9 @@ class TokenFactory:
         header: dict[str, Any] = {"typ": "at+jwt", "kid": signer.kid}
         header.update(headers or {})
         # None drops a header; PyJWT does that itself for typ (and would otherwise add "JWT").
-        header = {name: value for name, value in header.items() if value is not None or name == "typ"}
+        header = {
+            name: value for name, value in header.items() if value is not None or name == "typ"
+        }
         return jwt.encode(
             self.payload(drop=drop, **claims),
             signer.private_key,
@@ -177,7 +181,9 @@ class JwksEndpoint:
     def respond(self) -> tuple[int, bytes]:
         with self._lock:
             self.fetches += 1
-            body = self.raw_body if self.raw_body is not None else json.dumps(self.document).encode()
+            body = (
+                self.raw_body if self.raw_body is not None else json.dumps(self.document).encode()
+            )
             return self.status, body
 
 

@@ -22,7 +22,10 @@ def build_app(verifier: TokenVerifier) -> FastAPI:
     @app.exception_handler(ProblemError)
     async def render_problem(request: Request, exc: ProblemError) -> JSONResponse:
         return JSONResponse(
-            exc.to_problem(), status_code=exc.status, headers=exc.headers, media_type=PROBLEM_CONTENT_TYPE
+            exc.to_problem(),
+            status_code=exc.status,
+            headers=exc.headers,
+            media_type=PROBLEM_CONTENT_TYPE,
         )
 
     @app.get("/me")
@@ -32,7 +35,9 @@ def build_app(verifier: TokenVerifier) -> FastAPI:
 
     @app.get("/admin")
     async def admin(
-        claims: Annotated[Claims, Depends(require_token(scopes=("articles:write",), roles=("admin",)))],
+        claims: Annotated[
+            Claims, Depends(require_token(scopes=("articles:write",), roles=("admin",)))
+        ],
     ) -> dict[str, Any]:
         """Admins with the write scope."""
         return {"sub": claims.sub}
@@ -97,7 +102,9 @@ def test_wrong_role_gets_403(client: TestClient, tokens: Any) -> None:
 
 
 def test_missing_scope_gets_403(client: TestClient, tokens: Any) -> None:
-    response = client.get("/admin", headers=bearer(tokens.sign(roles=["admin"], scope="articles:read")))
+    response = client.get(
+        "/admin", headers=bearer(tokens.sign(roles=["admin"], scope="articles:read"))
+    )
 
     assert response.status_code == 403
     assert response.json()["detail"] == "missing scope: articles:write"

@@ -162,7 +162,9 @@ def test_rotated_key_is_picked_up_by_the_unknown_kid_refetch(
     assert jwks_endpoint.fetches == 2
 
 
-def test_explicit_refresh_ignores_ttl_and_cooldown(jwks_endpoint: Any, keys: Any, clock: Any) -> None:
+def test_explicit_refresh_ignores_ttl_and_cooldown(
+    jwks_endpoint: Any, keys: Any, clock: Any
+) -> None:
     jwks = client_for(jwks_endpoint, clock)
     jwks.get_signing_key("rsa-1")
     jwks_endpoint.document = {"keys": [keys.rsa_rotated.public_jwk()]}
@@ -186,7 +188,9 @@ def test_concurrent_threads_share_one_fetch(jwks_endpoint: Any, clock: Any) -> N
 # -- async --------------------------------------------------------------------------------------
 
 
-async def test_async_lookup_follows_the_same_rules(jwks_endpoint: Any, keys: Any, clock: Any) -> None:
+async def test_async_lookup_follows_the_same_rules(
+    jwks_endpoint: Any, keys: Any, clock: Any
+) -> None:
     jwks = client_for(jwks_endpoint, clock)
 
     assert (await jwks.aget_signing_key("rsa-1")).kid == "rsa-1"

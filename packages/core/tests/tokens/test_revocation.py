@@ -75,7 +75,9 @@ def expires_at(token_exp: int) -> datetime:
 # -- blocking -----------------------------------------------------------------------------------
 
 
-def test_revoked_jti_is_rejected_and_other_tokens_pass(cache: Cache, keys: Any, tokens: Any) -> None:
+def test_revoked_jti_is_rejected_and_other_tokens_pass(
+    cache: Cache, keys: Any, tokens: Any
+) -> None:
     # Given two tokens of the same user, one of them revoked by jti
     verifier = verifier_with(keys, RevocationList(cache))
     exp = int(time.time()) + 300

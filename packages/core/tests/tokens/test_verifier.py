@@ -155,7 +155,8 @@ async def test_wrong_audience_is_rejected(
 
 
 @pytest.mark.parametrize(
-    "issuer", ["https://evil.example.test/auth", "https://id.example.test/auth/", "https://id.example.test"]
+    "issuer",
+    ["https://evil.example.test/auth", "https://id.example.test/auth/", "https://id.example.test"],
 )
 async def test_issuer_must_match_exactly(
     verify: Verify, verifier: TokenVerifier, tokens: Any, issuer: str
@@ -191,9 +192,7 @@ async def test_typ_other_than_at_jwt_is_rejected(
     assert await reason_for(verify, verifier, tokens.sign(headers={"typ": typ})) == "bad_typ"
 
 
-async def test_alg_none_is_rejected(
-    verify: Verify, verifier: TokenVerifier, tokens: Any
-) -> None:
+async def test_alg_none_is_rejected(verify: Verify, verifier: TokenVerifier, tokens: Any) -> None:
     token = jwt.encode(
         tokens.payload(), None, algorithm="none", headers={"typ": "at+jwt", "kid": "rsa-1"}
     )
@@ -237,7 +236,10 @@ async def test_alg_outside_the_allow_list_is_rejected(
 ) -> None:
     # RS384 is a fine algorithm for this RSA key, but this verifier does not accept it.
     token = jwt.encode(
-        tokens.payload(), keys.rsa.private_key, algorithm="RS384", headers={"typ": "at+jwt", "kid": "rsa-1"}
+        tokens.payload(),
+        keys.rsa.private_key,
+        algorithm="RS384",
+        headers={"typ": "at+jwt", "kid": "rsa-1"},
     )
 
     assert await reason_for(verify, verifier, token) == "bad_alg"
@@ -261,7 +263,9 @@ async def test_missing_kid_is_rejected(
 async def test_unknown_kid_is_rejected(
     verify: Verify, verifier: TokenVerifier, tokens: Any
 ) -> None:
-    assert await reason_for(verify, verifier, tokens.sign(headers={"kid": "rsa-9"})) == "unknown_kid"
+    assert (
+        await reason_for(verify, verifier, tokens.sign(headers={"kid": "rsa-9"})) == "unknown_kid"
+    )
 
 
 async def test_signature_by_an_unpublished_key_is_rejected(

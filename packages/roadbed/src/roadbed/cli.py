@@ -37,13 +37,13 @@ def _selected(name: str | None) -> list[ServiceSpec]:
 
 def _migrate(specs: list[ServiceSpec]) -> None:
     for spec in specs:
-        spec.migrate()
+        spec.load_lifecycle().migrate()
         console.print(f"[green]migrated[/] {spec.name}")
 
 
 def _seed(specs: list[ServiceSpec]) -> None:
     for spec in specs:
-        created = spec.seed()
+        created = spec.load_lifecycle().seed()
         summary = ", ".join(created) if created else "nothing new"
         console.print(f"[green]seeded[/] {spec.name}: {summary}")
 

@@ -7,10 +7,11 @@ functions, so ``roadbed serve blog`` never loads FastAPI and ``roadbed serve aut
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from roadbed_core.lifecycle import ServiceLifecycle
 
 
 class Interface(StrEnum):
@@ -29,39 +30,35 @@ class ServiceSpec:
     interface: Interface
     #: ``module:attribute`` of the app: a factory for ASGI/worker apps, the WSGI callable for WSGI.
     app: str
-    #: Module holding ``migrate()`` and ``seed()``.
+    #: ``module:attribute`` of the service's :class:`~roadbed_core.lifecycle.ServiceLifecycle`.
     lifecycle: str
     #: Whether ``app`` names a factory to call (``True``) or a ready application object.
     factory: bool = True
 
     def load_app(self) -> Any:
-        module_name, _, attribute = self.app.partition(":")
-        target = getattr(importlib.import_module(module_name), attribute)
+        target = _load(self.app)
         return target() if self.factory else target
 
-    def _lifecycle(self, name: str) -> Callable[[], Any]:
-        function: Callable[[], Any] = getattr(importlib.import_module(self.lifecycle), name)
-        return function
+    def load_lifecycle(self) -> ServiceLifecycle:
+        lifecycle: ServiceLifecycle = _load(self.lifecycle)
+        return lifecycle
 
-    def migrate(self) -> None:
-        self._lifecycle("migrate")()
 
-    def seed(self) -> list[str]:
-        """Run the demo seeder (idempotent); returns one line per thing it created."""
-        created: list[str] = self._lifecycle("seed")()
-        return created
+def _load(reference: str) -> Any:
+    module_name, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 SERVICES: dict[str, ServiceSpec] = {
     spec.name: spec
     for spec in (
-        ServiceSpec("auth", "/auth", Interface.ASGI, "roadbed_auth.app:create_app", "roadbed_auth.lifecycle"),
-        ServiceSpec("shop", "/shop", Interface.ASGI, "roadbed_shop.app:create_app", "roadbed_shop.lifecycle"),
+        ServiceSpec("auth", "/auth", Interface.ASGI, "roadbed_auth.app:create_app", "roadbed_auth.lifecycle:lifecycle"),
+        ServiceSpec("shop", "/shop", Interface.ASGI, "roadbed_shop.app:create_app", "roadbed_shop.lifecycle:lifecycle"),
         ServiceSpec(
-            "blog", "/blog", Interface.WSGI, "roadbed_blog.wsgi:application", "roadbed_blog.lifecycle", factory=False
+            "blog", "/blog", Interface.WSGI, "roadbed_blog.wsgi:application", "roadbed_blog.lifecycle:lifecycle", factory=False
         ),
-        ServiceSpec("tasks", "/tasks", Interface.WSGI, "roadbed_tasks.app:create_app", "roadbed_tasks.lifecycle"),
-        ServiceSpec("notify", None, Interface.WORKER, "roadbed_notify.app:create_app", "roadbed_notify.lifecycle"),
+        ServiceSpec("tasks", "/tasks", Interface.WSGI, "roadbed_tasks.app:create_app", "roadbed_tasks.lifecycle:lifecycle"),
+        ServiceSpec("notify", None, Interface.WORKER, "roadbed_notify.app:create_app", "roadbed_notify.lifecycle:lifecycle"),
     )
 }
 

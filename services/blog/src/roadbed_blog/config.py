@@ -9,6 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from roadbed_core.settings import ServiceSettings, dev_secret
 
+
 class BlogSettings(ServiceSettings):
     service_name = "blog"
     model_config = SettingsConfigDict(env_prefix="ROADBED_BLOG_", extra="ignore", frozen=True)

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "roadbed_core.events.django",
     "roadbed_blog.site",
 ]
 

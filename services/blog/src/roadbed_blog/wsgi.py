@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
+from django.core.handlers.wsgi import WSGIHandler
 
-from django.core.wsgi import get_wsgi_application
+from roadbed_blog.lifecycle import setup_django
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "roadbed_blog.settings")
+setup_django()
 
-application = get_wsgi_application()
+application = WSGIHandler()

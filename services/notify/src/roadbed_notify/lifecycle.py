@@ -1,20 +1,15 @@
-"""How the CLI migrates and seeds the notify service."""
+"""How the CLI and the embedded composition migrate the notify worker and attach its consumers."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from roadbed_core import db
+from roadbed_core.lifecycle import SqlAlchemyLifecycle
 from roadbed_notify.config import get_settings
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def migrate() -> None:
-    """Apply pending migrations to the configured database."""
-    db.upgrade(MIGRATIONS, get_settings().database)
-
-
-def seed() -> list[str]:
-    """Load demo data; idempotent. Returns what it created (nothing yet: no domain tables exist)."""
-    return []
+# notify consumes events and publishes none, so it has no outbox relay.
+lifecycle = SqlAlchemyLifecycle(
+    settings=get_settings,
+    migrations=Path(__file__).parent / "migrations",
+    outbox=None,
+)

@@ -1,20 +1,15 @@
-"""How the CLI migrates and seeds the shop service."""
+"""How the CLI and the embedded composition migrate, seed and relay the shop service."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from roadbed_core import db
+from roadbed_core.lifecycle import SqlAlchemyLifecycle
 from roadbed_shop.config import get_settings
+from roadbed_shop.tables import outbox
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def migrate() -> None:
-    """Apply pending migrations to the configured database."""
-    db.upgrade(MIGRATIONS, get_settings().database)
-
-
-def seed() -> list[str]:
-    """Load demo data; idempotent. Returns what it created (nothing yet: no domain tables exist)."""
-    return []
+lifecycle = SqlAlchemyLifecycle(
+    settings=get_settings,
+    migrations=Path(__file__).parent / "migrations",
+    outbox=outbox,
+)

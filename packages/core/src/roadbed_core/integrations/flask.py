@@ -169,7 +169,7 @@ def _install_hooks(app: Flask, *, service: str, metrics: HttpMetrics) -> None:
             metrics,
             method=request.method,
             route=_route_template(app),
-            path=request.path,
+            path=request.script_root + request.path,
             status=response.status_code,
             duration_seconds=time.perf_counter() - state.started,
             request_id=state.request_id,

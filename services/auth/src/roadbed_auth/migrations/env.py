@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from roadbed_core.db import run_migrations
 from roadbed_auth.tables import metadata
+from roadbed_core.db import run_migrations
 
 run_migrations(context, metadata)

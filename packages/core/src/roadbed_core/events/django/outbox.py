@@ -20,6 +20,7 @@ from django.db import (
 )
 from django.db.models import F
 from django.utils import timezone
+
 from roadbed_core.events.bus import Handler
 from roadbed_core.events.django.models import InboxEvent, OutboxEvent
 from roadbed_core.events.envelope import CloudEvent

@@ -1,0 +1,54 @@
+"""How the CLI and the embedded composition migrate, seed and relay the blog (Django)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+
+from roadbed_blog.config import BlogSettings, get_settings
+from roadbed_core.db import ensure_sqlite_directory
+from roadbed_core.events.bus import EventBus, EventPublisher
+from roadbed_core.events.relay import OutboxRelay
+
+
+def setup_django() -> None:
+    """Configure Django for this process once (the composition and CLI call it before use)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "roadbed_blog.settings")
+    ensure_sqlite_directory(get_settings().database)
+    import django
+
+    django.setup()
+
+
+@asynccontextmanager
+async def _django_relay(bus: EventPublisher) -> AsyncIterator[OutboxRelay]:
+    from roadbed_core.events.django.outbox import DjangoOutboxStore
+
+    yield OutboxRelay(store=DjangoOutboxStore(), bus=bus)
+
+
+@dataclass(frozen=True)
+class DjangoLifecycle:
+    settings: Callable[[], BlogSettings]
+
+    def migrate(self) -> None:
+        setup_django()
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=0)
+
+    def seed(self) -> list[str]:
+        """Demo data arrives with the blog's domain apps; nothing to create yet."""
+        return []
+
+    def outbox_relay(self, bus: EventPublisher) -> AbstractAsyncContextManager[OutboxRelay]:
+        setup_django()
+        return _django_relay(bus)
+
+    def subscribe(self, bus: EventBus) -> None:
+        """The blog consumes no events yet (auth's user.updated / user.deleted come with the blog issue)."""
+
+
+lifecycle = DjangoLifecycle(settings=get_settings)
