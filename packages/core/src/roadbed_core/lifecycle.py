@@ -7,6 +7,7 @@ lifecycle``). SQLAlchemy services use :class:`SqlAlchemyLifecycle`; the Django b
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,10 +18,13 @@ from sqlalchemy import Table
 
 from roadbed_core import db
 from roadbed_core.events.bus import EventBus, EventPublisher
+from roadbed_core.events.inprocess import InProcessBus
 from roadbed_core.events.outbox import SqlAlchemyOutboxStore
 from roadbed_core.events.relay import OutboxRelay
 from roadbed_core.events.wakeup import add_commit_listener
 from roadbed_core.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
 
 #: Loads demo data idempotently; returns one line per thing it created.
 Seeder = Callable[[], list[str]]
@@ -87,6 +91,7 @@ async def event_plane(
     relays: bool = True,
     consumers: bool = True,
     poll_interval: float = 1.0,
+    drain_timeout: float = 10.0,
 ) -> AsyncIterator[None]:
     """Run the event side of some services for the duration of the block.
 
@@ -115,6 +120,11 @@ async def event_plane(
         finally:
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if isinstance(bus, InProcessBus):
+                try:
+                    await asyncio.wait_for(bus.drain(), timeout=drain_timeout)
+                except TimeoutError:
+                    logger.warning("in-process bus not drained after %.0fs; closing anyway", drain_timeout)
 
 
 @asynccontextmanager

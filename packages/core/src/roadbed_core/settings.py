@@ -12,11 +12,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar, Self
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Every development default secret starts with this, so prod can recognise and refuse it.
-DEV_SECRET_PREFIX = "insecure-dev-"
+DEV_SECRET_PREFIX = "insecure-dev-"  # noqa: S105 - a marker prefix, not a secret
 
 
 class Environment(StrEnum):
@@ -25,8 +25,12 @@ class Environment(StrEnum):
     PROD = "prod"
 
 
-class InsecureSettingsError(ValueError):
-    """A production process was configured with a development placeholder secret."""
+class InsecureSettingsError(RuntimeError):
+    """A production process was configured with a development placeholder secret.
+
+    Not a ``ValueError``: pydantic wraps those (raised in validators) into a ``ValidationError``,
+    and ``except InsecureSettingsError`` would never match.
+    """
 
 
 def var_dir() -> Path:
@@ -48,15 +52,19 @@ class ServiceSettings(BaseSettings):
 
     service_name: ClassVar[str] = "roadbed"
 
-    model_config = SettingsConfigDict(env_prefix="ROADBED_", extra="ignore", frozen=True)
+    # populate_by_name: ``Settings(env="prod")`` works in code, while the environment is only
+    # read through the prefixed alias (a bare ``ENV``/``PUBLIC_ORIGIN`` variable is not ours).
+    model_config = SettingsConfigDict(
+        env_prefix="ROADBED_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     env: Environment = Field(
-        default=Environment.DEV, validation_alias=AliasChoices("ROADBED_ENV", "env")
+        default=Environment.DEV, validation_alias="ROADBED_ENV"
     )
     #: Public origin the services are reached at (issuer and links are built from it).
     public_origin: str = Field(
         default="http://127.0.0.1:8000",
-        validation_alias=AliasChoices("ROADBED_PUBLIC_ORIGIN", "public_origin"),
+        validation_alias="ROADBED_PUBLIC_ORIGIN",
     )
     #: ``None`` means the embedded SQLite file ``var/<service>.db``; ``postgresql://...`` in production.
     database_url: str | None = None

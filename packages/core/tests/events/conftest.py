@@ -15,16 +15,17 @@ from typing import Any, Protocol
 
 import aio_pika
 import pytest
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, insert, select
+from aio_pika.abc import AbstractIncomingMessage
+from sqlalchemy import Column, Engine, Integer, String, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roadbed_core.db import (
     make_async_engine,
     make_async_sessionmaker,
     make_engine,
+    make_sessionmaker,
     new_metadata,
     sync_unit_of_work,
-    make_sessionmaker,
     unit_of_work,
 )
 from roadbed_core.events import (
@@ -48,7 +49,9 @@ WAIT_SECONDS = 10.0
 def make_event(
     event_type: str = "roadbed.shop.order.placed.v1", *, subject: str | None = None, **data: Any
 ) -> CloudEvent:
-    return new_event(type=event_type, source="/" + event_type.split(".")[1], data=data, subject=subject)
+    return new_event(
+        type=event_type, source="/" + event_type.split(".")[1], data=data, subject=subject
+    )
 
 
 @pytest.fixture
@@ -117,10 +120,8 @@ def flaky_publisher() -> Callable[..., FlakyPublisher]:
 # --- buses under test --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Leftovers:
-    queued: int
-    dead: int
+#: What ``settle`` reports: messages still queued (or awaiting a retry) and dead-lettered.
+Leftovers = dict[str, int]
 
 
 class BusHarness(Protocol):
@@ -132,7 +133,9 @@ class BusHarness(Protocol):
 
     async def settle(self, bus: Any) -> Leftovers: ...
 
-    async def dead_letters(self, bus: Any, group: str, count: int) -> list[tuple[CloudEvent, int]]: ...
+    async def dead_letters(
+        self, bus: Any, group: str, count: int
+    ) -> list[tuple[CloudEvent, int]]: ...
 
     async def cleanup(self) -> None: ...
 
@@ -154,7 +157,7 @@ class InProcessHarness:
         """Wait until idle, then stop: after drain() nothing can still be queued."""
         await bus.drain()
         await bus.close()
-        return Leftovers(queued=0, dead=len(bus.dead_letters))
+        return {"queued": 0, "dead": len(bus.dead_letters)}
 
     async def dead_letters(
         self, bus: InProcessBus, group: str, count: int
@@ -204,25 +207,33 @@ class RabbitHarness:
                     dead += count
                 else:
                     queued += count
-        return Leftovers(queued=queued, dead=dead)
+        return {"queued": queued, "dead": dead}
 
-    async def dead_letters(
-        self, bus: RabbitMQBus, group: str, count: int
-    ) -> list[tuple[CloudEvent, int]]:
-        found: list[tuple[CloudEvent, int]] = []
+    async def dead_messages(self, group: str, count: int) -> list[tuple[bytes, dict[str, Any]]]:
+        """Wait for ``count`` messages in ``<group>.dlq``; read them and leave them there."""
+        messages: list[AbstractIncomingMessage] = []
         async with await aio_pika.connect(self.url) as connection:
             channel = await connection.channel()
             queue = await channel.declare_queue(dead_letter_queue_name(group), passive=True)
             async with asyncio.timeout(WAIT_SECONDS):
-                while len(found) < count:
-                    message = await queue.get(no_ack=True, fail=False)
+                while len(messages) < count:
+                    message = await queue.get(fail=False)
                     if message is None:
                         await asyncio.sleep(0.02)  # polling an empty queue, not timing the test
                         continue
-                    attempts = (message.headers or {}).get(ATTEMPT_HEADER)
-                    assert isinstance(attempts, int)
-                    found.append((CloudEvent.from_json(message.body), attempts))
+                    messages.append(message)
+            found = [(message.body, dict(message.headers or {})) for message in messages]
+            for message in messages:
+                await message.nack(requeue=True)
         return found
+
+    async def dead_letters(
+        self, bus: RabbitMQBus, group: str, count: int
+    ) -> list[tuple[CloudEvent, int]]:
+        return [
+            (CloudEvent.from_json(body), headers[ATTEMPT_HEADER])
+            for body, headers in await self.dead_messages(group, count)
+        ]
 
     async def cleanup(self) -> None:
         for bus in self.buses:
@@ -385,8 +396,3 @@ async def consumer_db(tmp_path: Path) -> AsyncIterator[ConsumerDatabase]:
 @pytest.fixture
 def crash_relay_script() -> Path:
     return Path(__file__).with_name("crash_relay.py")
-
-
-@pytest.fixture
-def service_metadata() -> MetaData:
-    return new_metadata()

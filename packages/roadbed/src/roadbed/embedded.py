@@ -24,7 +24,7 @@ from roadbed.landing import render_landing
 from roadbed.services import MOUNTED, SERVICES, Interface
 from roadbed_core.lifecycle import event_plane
 from roadbed_core.logs import configure_logging
-from roadbed_core.runtime import shared_in_process_bus
+from roadbed_core.events.inprocess import InProcessBus
 from roadbed_core.settings import ServiceSettings, var_dir
 
 #: Threads a2wsgi gives each WSGI service (Django, Flask): requests block on SQLite and CPU.
@@ -68,7 +68,7 @@ def create_app() -> Starlette:
             # Starlette does not run the lifespans of mounted apps: enter them here.
             for app in asgi_apps:
                 await stack.enter_async_context(app.router.lifespan_context(app))
-            await stack.enter_async_context(event_plane(lifecycles, shared_in_process_bus()))
+            await stack.enter_async_context(event_plane(lifecycles, InProcessBus()))
             yield
 
     return Starlette(routes=routes, lifespan=lifespan)

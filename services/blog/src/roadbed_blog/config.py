@@ -16,7 +16,8 @@ class BlogSettings(ServiceSettings):
 
     #: Django's own SECRET_KEY (sessions, CSRF, admin).
     django_secret_key: SecretStr = dev_secret("blog-django-secret-key")
-    allowed_hosts: list[str] = ["127.0.0.1", "localhost"]
+    #: Set explicitly in production (JSON list); the default covers loopback and test clients.
+    allowed_hosts: list[str] = ["127.0.0.1", "localhost", "[::1]", "testserver"]
     #: ``None``: Django's local-memory cache (embedded); ``host:port`` of Memcached in production.
     memcached_location: str | None = None
 

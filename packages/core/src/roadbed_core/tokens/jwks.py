@@ -200,7 +200,11 @@ class JwksClient:
 
     @classmethod
     def from_loader(cls, loader: Callable[[], Mapping[str, Any]], **options: Any) -> JwksClient:
-        """Keys from an in-process callable, refreshed like a URL (embedded mode with rotation)."""
+        """Keys from an in-process callable, refreshed like a URL (embedded mode with rotation).
+
+        The loader runs on the caller's thread (also under ``aget_signing_key``), so it must be
+        quick; raising ``ValueError`` or ``OSError`` counts as a failed fetch.
+        """
         return cls(loader=loader, **options)
 
     # -- lookups -----------------------------------------------------------------------------

@@ -1,0 +1,5 @@
+"""``python -m roadbed``: the same as the ``roadbed`` command."""
+
+from roadbed.cli import main
+
+main()
