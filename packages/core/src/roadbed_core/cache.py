@@ -188,12 +188,16 @@ class RedisCache:
 
     def incr(self, key: str, amount: int = 1, *, ttl: float | None = None) -> int:
         px = _px(ttl)
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.incrby(key, amount)
-            if px is not None:
-                pipe.pexpire(key, px, nx=True)
-            result = pipe.execute()
-        return int(result[0])
+        try:
+            with self.client.pipeline(transaction=True) as pipe:
+                if px is not None:
+                    # Create the counter with its TTL; a no-op when it exists (ttl-on-create).
+                    pipe.set(key, 0, px=px, nx=True)
+                pipe.incrby(key, amount)
+                result = pipe.execute()
+        except redis.ResponseError as exc:
+            raise ValueError(f"value at {key!r} is not an integer") from exc
+        return int(result[-1])
 
 
 class AsyncRedisCache:
@@ -221,12 +225,16 @@ class AsyncRedisCache:
 
     async def incr(self, key: str, amount: int = 1, *, ttl: float | None = None) -> int:
         px = _px(ttl)
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.incrby(key, amount)
-            if px is not None:
-                pipe.pexpire(key, px, nx=True)
-            result = await pipe.execute()
-        return int(result[0])
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                if px is not None:
+                    # Create the counter with its TTL; a no-op when it exists (ttl-on-create).
+                    pipe.set(key, 0, px=px, nx=True)
+                pipe.incrby(key, amount)
+                result = await pipe.execute()
+        except redis.ResponseError as exc:
+            raise ValueError(f"value at {key!r} is not an integer") from exc
+        return int(result[-1])
 
     async def aclose(self) -> None:
         await self.client.aclose()

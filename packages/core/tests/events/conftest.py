@@ -396,3 +396,28 @@ async def consumer_db(tmp_path: Path) -> AsyncIterator[ConsumerDatabase]:
 @pytest.fixture
 def crash_relay_script() -> Path:
     return Path(__file__).with_name("crash_relay.py")
+
+
+@pytest.fixture
+async def postgres_consumer_db(postgres_url: str) -> AsyncIterator[ConsumerDatabase]:
+    database = build_consumer_database(postgres_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.services)])
+def any_consumer_db(request: pytest.FixtureRequest) -> ConsumerDatabase:
+    """The consumer database on SQLite, and on PostgreSQL in the services tier."""
+    name = "consumer_db" if request.param == "sqlite" else "postgres_consumer_db"
+    database: ConsumerDatabase = request.getfixturevalue(name)
+    return database
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.services)])
+def any_service_db(request: pytest.FixtureRequest) -> ServiceDatabase:
+    """The producing service's database on SQLite, and on PostgreSQL in the services tier."""
+    name = "sqlite_service_db" if request.param == "sqlite" else "postgres_service_db"
+    database: ServiceDatabase = request.getfixturevalue(name)
+    return database

@@ -11,12 +11,15 @@ from roadbed_blog.config import BlogSettings, get_settings
 from roadbed_core.db import ensure_sqlite_directory
 from roadbed_core.events.bus import EventBus, EventPublisher
 from roadbed_core.events.relay import OutboxRelay
+from roadbed_core.logs import configure_logging
 
 
 def setup_django() -> None:
     """Configure Django for this process once (the composition and CLI call it before use)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "roadbed_blog.settings")
-    ensure_sqlite_directory(get_settings().database)
+    settings = get_settings()
+    ensure_sqlite_directory(settings.database)
+    configure_logging(json=settings.json_logs, level=settings.log_level)
     import django
 
     django.setup()

@@ -25,7 +25,10 @@ INSTALLED_APPS = [
     "roadbed_blog.site",
 ]
 
+ROADBED_SERVICE = "blog"
+
 MIDDLEWARE = [
+    "roadbed_core.integrations.django.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,6 +93,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "roadbed_core.integrations.django.problem_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
