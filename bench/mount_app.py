@@ -8,10 +8,9 @@ A bare ASGI JSON endpoint at ``/bare`` is the baseline in both.
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any
 
-os.environ.setdefault("ROADBED_VAR_DIR", tempfile.mkdtemp(prefix="roadbed-bench-"))
+# The benchmark runner migrates a fresh ROADBED_VAR_DIR before it starts this app.
 os.environ.setdefault("ROADBED_LOG_LEVEL", "WARNING")
 os.environ.setdefault("ROADBED_BLOG_LOG_LEVEL", "WARNING")
 os.environ.setdefault("ROADBED_TASKS_LOG_LEVEL", "WARNING")
@@ -30,12 +29,8 @@ def create_app() -> Any:
     from starlette.applications import Starlette
     from starlette.routing import Mount
 
-    from roadbed_blog.lifecycle import lifecycle as blog_lifecycle
     from roadbed_tasks.app import create_app as create_tasks
-    from roadbed_tasks.lifecycle import lifecycle as tasks_lifecycle
 
-    blog_lifecycle.migrate()
-    tasks_lifecycle.migrate()
     variant = os.environ.get("BENCH_MOUNT", "a2wsgi")
     tasks = create_tasks()
     if variant == "a2wsgi":
@@ -45,9 +40,12 @@ def create_app() -> Any:
         tasks_app: Any = WSGIMiddleware(tasks, workers=8)
     elif variant == "native-asgi":
         from asgiref.wsgi import WsgiToAsgi
-        from django.core.asgi import get_asgi_application
+        from django.core.handlers.asgi import ASGIHandler
 
-        blog = get_asgi_application()
+        from roadbed_blog.lifecycle import setup_django
+
+        setup_django()
+        blog = ASGIHandler()
         tasks_app = WsgiToAsgi(tasks)
     else:
         raise SystemExit(f"unknown BENCH_MOUNT {variant!r}")

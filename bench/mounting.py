@@ -6,7 +6,10 @@ their middleware) beside a bare ASGI endpoint, on uvicorn pinned to one core.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import tempfile
 
 from bench.harness import Measurement, free_port, report, server, wrk
 
@@ -14,10 +17,14 @@ PATHS = {"blog": "/blog/healthz", "tasks": "/tasks/healthz"}
 
 
 def measure(variant: str, *, seconds: int, rounds: int) -> tuple[Measurement, list[Measurement]]:
+    var = tempfile.mkdtemp(prefix="roadbed-bench-")
+    env = {"BENCH_MOUNT": variant, "ROADBED_VAR_DIR": var}
+    subprocess.run([sys.executable, "-m", "roadbed", "migrate"], env={**os.environ, **env}, check=True,
+                   capture_output=True)
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "bench.mount_app:create_app", "--factory", "--port", str(port),
                "--log-level", "warning", "--no-access-log"]
-    with server(command, port, env={"BENCH_MOUNT": variant}):
+    with server(command, port, env=env):
         base = f"http://127.0.0.1:{port}"
         wrk(f"{base}/bare", seconds=1, rounds=1)  # warm-up
         rate, errors = wrk(f"{base}/bare", seconds=seconds, rounds=rounds)

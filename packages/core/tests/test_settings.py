@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -32,8 +33,6 @@ class ShopSettings(ServiceSettings):
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No ROADBED_* (or look-alike) variable from the developer's shell leaks into a test."""
-    import os
-
     for name in list(os.environ):
         if name.upper().startswith("ROADBED_") or name.upper() in {"ENV", "PUBLIC_ORIGIN"}:
             monkeypatch.delenv(name)
@@ -155,8 +154,16 @@ def test_var_dir_and_sqlite_url_follow_roadbed_var_dir(
 ) -> None:
     monkeypatch.setenv("ROADBED_VAR_DIR", str(tmp_path))
     assert var_dir() == tmp_path.resolve()
-    assert sqlite_url("shop") == f"sqlite+aiosqlite:///{tmp_path.resolve() / 'shop.db'}"
-    assert sqlite_url("tasks", driver="pysqlite") == f"sqlite+pysqlite:///{tmp_path.resolve() / 'tasks.db'}"
+    assert sqlite_url("shop") == f"sqlite:///{tmp_path.resolve() / 'shop.db'}"
+
+
+def test_database_defaults_to_the_services_sqlite_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ROADBED_VAR_DIR", str(tmp_path))
+    assert ShopSettings().database == f"sqlite:///{tmp_path.resolve() / 'shop.db'}"
+    monkeypatch.setenv("ROADBED_SHOP_DATABASE_URL", "postgresql://db/shop")
+    assert ShopSettings().database == "postgresql://db/shop"
 
 
 def test_var_dir_defaults_to_var_under_the_working_directory(

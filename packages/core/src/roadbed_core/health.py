@@ -15,6 +15,7 @@ import asyncio
 import concurrent.futures
 import inspect
 import secrets
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -145,24 +146,14 @@ class HealthRegistry:
         return ReadinessReport(self.service, tuple(results))
 
     def check_ready_sync(self) -> ReadinessReport:
-        """Run every check concurrently from blocking code (WSGI views), in worker threads.
+        """Run every check concurrently from blocking code (WSGI views), each in its own thread.
 
-        A sync check that overruns its timeout is reported as failed but its thread cannot be
-        killed; it finishes in the background. Give blocking clients their own socket timeouts.
+        A check that overruns its timeout is reported as failed but a thread cannot be killed;
+        it finishes in the background. Give blocking clients their own socket timeouts.
         """
-        if not self._checks:
-            return ReadinessReport(self.service, ())
-        executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=len(self._checks), thread_name_prefix="roadbed-readyz"
-        )
-        try:
-            started = time.perf_counter()
-            futures = [
-                (check, executor.submit(self._call_in_thread, check)) for check in self._checks.values()
-            ]
-            results = [self._collect(check, future, started) for check, future in futures]
-        finally:
-            executor.shutdown(wait=False, cancel_futures=True)
+        started = time.perf_counter()
+        futures = [(check, _in_daemon_thread(check)) for check in self._checks.values()]
+        results = [self._collect(check, future, started) for check, future in futures]
         return ReadinessReport(self.service, tuple(results))
 
     async def _run_async(self, check: _RegisteredCheck) -> CheckResult:
@@ -171,20 +162,12 @@ class HealthRegistry:
             if check.is_async:
                 await asyncio.wait_for(cast(AsyncCheck, check.check)(), check.timeout)
             else:
-                await asyncio.wait_for(asyncio.to_thread(check.check), check.timeout)
+                await asyncio.wait_for(asyncio.wrap_future(_in_daemon_thread(check)), check.timeout)
         except TimeoutError:
             return self._failed(check, started, f"timed out after {check.timeout:g}s")
         except Exception as exc:  # a readiness check may fail in any way; that is its answer
             return self._failed(check, started, _describe(exc))
         return CheckResult(check.name, True, _elapsed_ms(started))
-
-    @staticmethod
-    def _call_in_thread(check: _RegisteredCheck) -> None:
-        if check.is_async:
-            # A fresh loop per probe: blocking services have no loop of their own to lend.
-            asyncio.run(_bounded(cast(AsyncCheck, check.check), check.timeout))
-        else:
-            check.check()
 
     def _collect(
         self,
@@ -207,8 +190,38 @@ class HealthRegistry:
         return CheckResult(check.name, False, _elapsed_ms(started), error)
 
 
+def _run_check(check: _RegisteredCheck) -> None:
+    if check.is_async:
+        # A fresh loop per probe: blocking services have no loop of their own to lend.
+        asyncio.run(_bounded(cast(AsyncCheck, check.check), check.timeout))
+    else:
+        check.check()
+
+
 async def _bounded(check: AsyncCheck, timeout: float) -> None:
     await asyncio.wait_for(check(), timeout)
+
+
+def _in_daemon_thread(check: _RegisteredCheck) -> concurrent.futures.Future[None]:
+    """Run ``check`` in a new daemon thread.
+
+    Not a pool, and not the event loop's default executor: a hung check must not hold up the
+    next probe, loop shutdown (which waits for the default executor) or interpreter exit.
+    """
+    future: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            _run_check(check)
+        except BaseException as exc:  # handed to the waiting probe, which reports it
+            future.set_exception(exc)
+        else:
+            future.set_result(None)
+
+    threading.Thread(target=run, name=f"roadbed-readyz-{check.name}", daemon=True).start()
+    return future
 
 
 # --- ready-made checks -------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def bus_from_settings(settings: ServiceSettings, **rabbitmq_options: Any) -> Eve
         return shared_in_process_bus()
     from roadbed_core.events.rabbitmq import RabbitMQBus
 
-    return RabbitMQBus(settings.amqp_url, **rabbitmq_options)
+    return RabbitMQBus(settings.amqp_url, exchange=settings.amqp_exchange, **rabbitmq_options)
 
 
 def configure_service_logging(settings: ServiceSettings) -> None:

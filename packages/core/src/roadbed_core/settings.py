@@ -58,9 +58,7 @@ class ServiceSettings(BaseSettings):
         env_prefix="ROADBED_", extra="ignore", frozen=True, populate_by_name=True
     )
 
-    env: Environment = Field(
-        default=Environment.DEV, validation_alias="ROADBED_ENV"
-    )
+    env: Environment = Field(default=Environment.DEV, validation_alias="ROADBED_ENV")
     #: Public origin the services are reached at (issuer and links are built from it).
     public_origin: str = Field(
         default="http://127.0.0.1:8000",
@@ -75,6 +73,8 @@ class ServiceSettings(BaseSettings):
     cache_url: str | None = None
     #: ``None`` means the in-process bus (embedded); ``amqp://...`` in production.
     amqp_url: str | None = None
+    #: The durable topic exchange every service publishes to and consumes from.
+    amqp_exchange: str = "roadbed.events"
     secret_key: SecretStr = dev_secret("secret-key")
 
     @property
@@ -103,7 +103,10 @@ class ServiceSettings(BaseSettings):
             f"{prefix}{name}".upper()
             for name in type(self).model_fields
             if isinstance(value := getattr(self, name), SecretStr)
-            and (value.get_secret_value().startswith(DEV_SECRET_PREFIX) or not value.get_secret_value())
+            and (
+                value.get_secret_value().startswith(DEV_SECRET_PREFIX)
+                or not value.get_secret_value()
+            )
         ]
         if offending:
             raise InsecureSettingsError(

@@ -138,9 +138,15 @@ def serve(
 @app.command()
 def relay(service: ServiceArg = None) -> None:
     """Publish committed outbox events to the bus (all services, or one) until stopped."""
-    from roadbed.workers import run_relays
+    from roadbed.workers import RelayConfigurationError, run_relays
 
-    asyncio.run(run_relays([spec for spec in _selected(service) if spec.name != "notify"]))
+    # The worker consumes and publishes nothing: it has no outbox to relay.
+    specs = [spec for spec in _selected(service) if spec.interface is not Interface.WORKER]
+    try:
+        asyncio.run(run_relays(specs))
+    except RelayConfigurationError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(code=2) from None
 
 
 @app.command()

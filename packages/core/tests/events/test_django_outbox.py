@@ -1,0 +1,201 @@
+"""The Django outbox: record_event in the caller's atomic block, relayed like any other store.
+
+Django is configured here only if nothing configured it before (in-memory SQLite, shared between
+threads because the relay and the inbox helper run the ORM in worker threads). ORM calls from
+the async tests go through ``asyncio.to_thread``, as Django forbids them on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+
+import django
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import transaction
+
+from roadbed_core.events import CloudEvent, InProcessBus, OutboxRelay
+
+APP = "roadbed_core.events.django"
+ORDER_PLACED = "roadbed.shop.order.placed.v1"
+
+
+class RelayKilled(BaseException):
+    """Stands in for the relay process dying between publish and mark."""
+
+
+def configure_django() -> None:
+    if not settings.configured:
+        settings.configure(
+            INSTALLED_APPS=[APP],
+            DATABASES={
+                "default": {
+                    "ENGINE": "django.db.backends.sqlite3",
+                    # Shared cache: every thread's connection sees the same in-memory database.
+                    "NAME": "file:roadbed_events_django?mode=memory&cache=shared",
+                }
+            },
+            USE_TZ=True,
+            TIME_ZONE="UTC",
+        )
+        django.setup()
+    if APP not in settings.INSTALLED_APPS:
+        pytest.skip(f"Django was configured elsewhere without {APP} in INSTALLED_APPS")
+
+
+@pytest.fixture(scope="module")
+def django_outbox() -> Iterator[ModuleType]:
+    """``roadbed_core.events.django.outbox``, with its tables migrated."""
+    configure_django()
+    call_command("migrate", "roadbed_outbox", verbosity=0)
+    yield importlib.import_module(f"{APP}.outbox")
+    call_command("migrate", "roadbed_outbox", "zero", verbosity=0)
+
+
+@pytest.fixture
+def models(django_outbox: ModuleType) -> Iterator[ModuleType]:
+    module = importlib.import_module(f"{APP}.models")
+    yield module
+    module.OutboxEvent.objects.all().delete()
+    module.InboxEvent.objects.all().delete()
+
+
+def outbox_state(models: ModuleType) -> list[tuple[str, bool, int]]:
+    return [
+        (str(row.id), row.published_at is not None, row.attempts)
+        for row in models.OutboxEvent.objects.order_by("created_at", "id")
+    ]
+
+
+async def started_bus(consumer: Any) -> InProcessBus:
+    bus = InProcessBus()
+    bus.subscribe("probe", ["#"], consumer)
+    await bus.start()
+    return bus
+
+
+def test_the_hand_written_migration_matches_the_models(models: ModuleType) -> None:
+    # makemigrations --check exits non-zero when the models need a migration the app lacks
+    call_command("makemigrations", "roadbed_outbox", check=True, dry_run=True, verbosity=0)
+
+
+def test_record_event_refuses_to_run_in_autocommit(
+    django_outbox: ModuleType, models: ModuleType, event_factory: Callable[..., CloudEvent]
+) -> None:
+    with pytest.raises(RuntimeError, match=r"inside transaction\.atomic\(\)"):
+        django_outbox.record_event(event_factory(ORDER_PLACED))
+
+    assert outbox_state(models) == []
+
+
+async def test_recorded_events_are_relayed_and_rolled_back_ones_are_not(
+    django_outbox: ModuleType,
+    models: ModuleType,
+    recorder: Callable[..., Any],
+    event_factory: Callable[..., CloudEvent],
+) -> None:
+    # given one event recorded in a committed block and one in a rolled-back block
+    committed, rolled_back = event_factory(ORDER_PLACED), event_factory(ORDER_PLACED)
+
+    def record_then_fail() -> None:
+        with transaction.atomic():
+            django_outbox.record_event(rolled_back)
+            raise LookupError("out of stock")
+
+    def write_events() -> None:
+        with transaction.atomic():
+            django_outbox.record_event(committed)
+        with pytest.raises(LookupError, match="out of stock"):
+            record_then_fail()
+
+    await asyncio.to_thread(write_events)
+    consumer = recorder()
+    bus = await started_bus(consumer)
+    relay = OutboxRelay(store=django_outbox.DjangoOutboxStore(), bus=bus)
+
+    # when the relay runs twice
+    counts = [await relay.run_once(), await relay.run_once()]
+    await bus.drain()
+
+    # then only the committed event went out, once, and its row is marked
+    assert counts == [1, 0]
+    assert consumer.handled == [committed]
+    assert await asyncio.to_thread(outbox_state, models) == [(committed.id, True, 0)]
+    await bus.close()
+
+
+async def test_a_relay_killed_after_publishing_is_recovered_and_the_inbox_dedups(
+    django_outbox: ModuleType,
+    models: ModuleType,
+    recorder: Callable[..., Any],
+    event_factory: Callable[..., CloudEvent],
+) -> None:
+    # given a recorded event and a consumer guarded by the Django inbox
+    placed = event_factory(ORDER_PLACED, order_id="o-7")
+
+    def write_event() -> None:
+        with transaction.atomic():
+            django_outbox.record_event(placed)
+
+    await asyncio.to_thread(write_event)
+    effects: list[str] = []
+    guarded = django_outbox.idempotent_consumer(
+        consumer="notify", handler=lambda event: effects.append(event.data["order_id"])
+    )
+    deliveries = recorder()
+    bus = InProcessBus()
+    bus.subscribe("notify", [ORDER_PLACED], deliveries)
+    store = django_outbox.DjangoOutboxStore()
+
+    async def die(event: CloudEvent) -> None:
+        raise RelayKilled
+
+    # when a relay dies after publishing and a fresh one runs (the bus starts, and the inbox
+    # handles deliveries, only afterwards: the shared in-memory database does not wait for locks)
+    with pytest.raises(RelayKilled):
+        await OutboxRelay(store=store, bus=bus, after_publish=die).run_once()
+    published = await OutboxRelay(store=store, bus=bus).run_once()
+    await bus.start()
+    await bus.drain()
+    for event in deliveries.handled:
+        await guarded(event)
+
+    # then the event was delivered twice but processed once
+    assert published == 1
+    assert [e.id for e in deliveries.handled] == [placed.id, placed.id]
+    assert effects == ["o-7"]
+    assert await asyncio.to_thread(models.InboxEvent.objects.count) == 1
+    assert await asyncio.to_thread(outbox_state, models) == [(placed.id, True, 0)]
+    await bus.close()
+
+
+async def test_a_failing_django_consumer_rolls_back_its_inbox_row(
+    django_outbox: ModuleType, models: ModuleType, event_factory: Callable[..., CloudEvent]
+) -> None:
+    # given a consumer whose handler fails the first time
+    placed = event_factory(ORDER_PLACED, order_id="o-8")
+    runs: list[str] = []
+
+    def send_receipt(event: CloudEvent) -> None:
+        runs.append(event.id)
+        if len(runs) == 1:
+            raise ConnectionError("smtp down")
+
+    guarded = django_outbox.idempotent_consumer(consumer="notify", handler=send_receipt)
+
+    # when it fails, then is retried twice
+    with pytest.raises(ConnectionError, match="smtp down"):
+        await guarded(placed)
+    inbox_after_failure = await asyncio.to_thread(models.InboxEvent.objects.count)
+    await guarded(placed)
+    await guarded(placed)
+
+    # then the failure left no inbox row and the retry ran the handler exactly once more
+    assert inbox_after_failure == 0
+    assert runs == [placed.id, placed.id]
+    assert await asyncio.to_thread(models.InboxEvent.objects.count) == 1
