@@ -41,14 +41,21 @@ def _wait_until_serving(port: int, process: subprocess.Popen[bytes], timeout: fl
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.5),
+        ):
             return
         time.sleep(0.2)
     raise TimeoutError(f"server on port {port} did not start in {timeout}s")
 
 
 def _pin(core: int) -> list[str]:
-    return ["taskset", "-c", str(core)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
+    return (
+        ["taskset", "-c", str(core)]
+        if shutil.which("taskset") and (os.cpu_count() or 1) > 1
+        else []
+    )
 
 
 @contextlib.contextmanager

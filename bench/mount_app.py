@@ -20,7 +20,13 @@ async def bare(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """The cheapest possible ASGI JSON endpoint."""
     if scope["type"] != "http":
         return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
     await send({"type": "http.response.body", "body": b'{"status":"ok"}'})
 
 
@@ -49,4 +55,6 @@ def create_app() -> Any:
         tasks_app = WsgiToAsgi(tasks)
     else:
         raise SystemExit(f"unknown BENCH_MOUNT {variant!r}")
-    return Starlette(routes=[Mount("/bare", app=bare), Mount("/blog", app=blog), Mount("/tasks", app=tasks_app)])
+    return Starlette(
+        routes=[Mount("/bare", app=bare), Mount("/blog", app=blog), Mount("/tasks", app=tasks_app)]
+    )

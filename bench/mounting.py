@@ -19,11 +19,25 @@ PATHS = {"blog": "/blog/healthz", "tasks": "/tasks/healthz"}
 def measure(variant: str, *, seconds: int, rounds: int) -> tuple[Measurement, list[Measurement]]:
     var = tempfile.mkdtemp(prefix="roadbed-bench-")
     env = {"BENCH_MOUNT": variant, "ROADBED_VAR_DIR": var}
-    subprocess.run([sys.executable, "-m", "roadbed", "migrate"], env={**os.environ, **env}, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "roadbed", "migrate"],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "bench.mount_app:create_app", "--factory", "--port", str(port),
-               "--log-level", "warning", "--no-access-log"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.mount_app:create_app",
+        "--factory",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     with server(command, port, env=env):
         base = f"http://127.0.0.1:{port}"
         wrk(f"{base}/bare", seconds=1, rounds=1)  # warm-up
@@ -40,7 +54,7 @@ def measure(variant: str, *, seconds: int, rounds: int) -> tuple[Measurement, li
 def main(seconds: int = 5, rounds: int = 3) -> None:
     for variant in ("a2wsgi", "native-asgi"):
         baseline, rows = measure(variant, seconds=seconds, rounds=rounds)
-        print(report(f"Embedded mounting: {variant}", baseline, rows))  # noqa: T201
+        print(report(f"Embedded mounting: {variant}", baseline, rows))
 
 
 if __name__ == "__main__":

@@ -89,7 +89,9 @@ async def test_an_event_committed_in_a_service_reaches_a_consumer_once() -> None
     tasks_lifecycle = SERVICES["tasks"].load_lifecycle()
     tasks_lifecycle.migrate()
     engine = make_async_engine(tasks_settings().database)
-    event = new_event(type="roadbed.tasks.project.created.v1", source="/tasks", data={"name": "Roadbed"})
+    event = new_event(
+        type="roadbed.tasks.project.created.v1", source="/tasks", data={"name": "Roadbed"}
+    )
     try:
         # The poll interval is long, so only the commit wake-up can deliver within the wait below.
         async with event_plane([tasks_lifecycle], bus, consumers=False, poll_interval=60):
@@ -99,7 +101,9 @@ async def test_an_event_committed_in_a_service_reaches_a_consumer_once() -> None
             await bus.drain()
         async with engine.connect() as connection:
             published_at = (
-                await connection.execute(select(tasks_outbox.c.published_at).where(tasks_outbox.c.id == event.id))
+                await connection.execute(
+                    select(tasks_outbox.c.published_at).where(tasks_outbox.c.id == event.id)
+                )
             ).scalar_one()
     finally:
         await engine.dispose()
@@ -138,10 +142,17 @@ def test_roadbed_up_serves_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path
             assert time.monotonic() < deadline, "roadbed up did not start within 60s"
             time.sleep(0.3)
 
-        statuses = {path: httpx.get(f"{base}{path}", timeout=5).status_code for path in
-                    ["/", "/auth/healthz", "/shop/healthz", "/blog/healthz", "/tasks/healthz"]}
-        assert statuses == {"/": 200, "/auth/healthz": 200, "/shop/healthz": 200, "/blog/healthz": 200,
-                            "/tasks/healthz": 200}
+        statuses = {
+            path: httpx.get(f"{base}{path}", timeout=5).status_code
+            for path in ["/", "/auth/healthz", "/shop/healthz", "/blog/healthz", "/tasks/healthz"]
+        }
+        assert statuses == {
+            "/": 200,
+            "/auth/healthz": 200,
+            "/shop/healthz": 200,
+            "/blog/healthz": 200,
+            "/tasks/healthz": 200,
+        }
         assert (tmp_path / "var" / ".seeded").exists()
     finally:
         process.send_signal(signal.SIGINT)

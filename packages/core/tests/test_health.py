@@ -12,7 +12,13 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from roadbed_core.cache import AsyncMemoryCache, AsyncRedisCache, MemoryCache, MemoryStore, RedisCache
+from roadbed_core.cache import (
+    AsyncMemoryCache,
+    AsyncRedisCache,
+    MemoryCache,
+    MemoryStore,
+    RedisCache,
+)
 from roadbed_core.health import (
     CheckResult,
     HealthRegistry,

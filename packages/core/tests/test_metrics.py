@@ -27,7 +27,9 @@ def test_observe_counts_and_times_a_request() -> None:
     assert registry.get_sample_value("http_requests_total", {**labels, "status": "200"}) == 2.0
     assert registry.get_sample_value("http_requests_total", {**labels, "status": "404"}) == 1.0
     assert registry.get_sample_value("http_request_duration_seconds_count", labels) == 3.0
-    assert registry.get_sample_value("http_request_duration_seconds_sum", labels) == pytest.approx(0.33)
+    assert registry.get_sample_value("http_request_duration_seconds_sum", labels) == pytest.approx(
+        0.33
+    )
     assert (
         registry.get_sample_value("http_request_duration_seconds_bucket", {**labels, "le": "0.025"})
         == 2.0
@@ -50,8 +52,12 @@ def test_two_services_in_one_process_do_not_collide() -> None:
     shop.observe(method="GET", route="/x", status=200, duration_seconds=0.1)
     # then each exposes only its own requests
     labels = {"method": "GET", "route": "/x", "status": "200"}
-    assert shop.registry.get_sample_value("http_requests_total", {"service": "shop", **labels}) == 1.0
-    assert auth.registry.get_sample_value("http_requests_total", {"service": "auth", **labels}) is None
+    assert (
+        shop.registry.get_sample_value("http_requests_total", {"service": "shop", **labels}) == 1.0
+    )
+    assert (
+        auth.registry.get_sample_value("http_requests_total", {"service": "auth", **labels}) is None
+    )
     assert b'service="shop"' not in auth.render()
 
 
@@ -70,7 +76,10 @@ def test_render_is_prometheus_text_with_service_collectors() -> None:
     # then
     assert METRICS_CONTENT_TYPE == "text/plain; version=0.0.4; charset=utf-8"
     assert "# TYPE http_requests_total counter" in lines
-    assert 'http_requests_total{method="POST",route="<unmatched>",service="shop",status="404"} 1.0' in lines
+    assert (
+        'http_requests_total{method="POST",route="<unmatched>",service="shop",status="404"} 1.0'
+        in lines
+    )
     assert "orders_placed_total 1.0" in lines
     assert "# TYPE process_cpu_seconds_total counter" in lines
     assert any(line.startswith("python_info{") for line in lines)

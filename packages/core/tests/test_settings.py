@@ -128,7 +128,9 @@ def test_prod_refuses_an_empty_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROADBED_ENV", "prod")
     monkeypatch.setenv("ROADBED_SHOP_SECRET_KEY", "")
     monkeypatch.setenv("ROADBED_SHOP_PAYMENT_WEBHOOK_SECRET", "real-webhook-secret")
-    with pytest.raises(InsecureSettingsError, match=r"set real values for ROADBED_SHOP_SECRET_KEY \("):
+    with pytest.raises(
+        InsecureSettingsError, match=r"set real values for ROADBED_SHOP_SECRET_KEY \("
+    ):
         ShopSettings()
 
 

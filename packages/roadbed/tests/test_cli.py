@@ -39,10 +39,16 @@ def test_migrate_creates_every_database_and_is_repeatable() -> None:
     assert second.exit_code == 0, second.output
     for service in ("auth", "shop", "tasks", "notify"):
         with sqlite3.connect(var_dir() / f"{service}.db") as connection:
-            tables = {row[0] for row in connection.execute("select name from sqlite_master where type='table'")}
+            tables = {
+                row[0]
+                for row in connection.execute("select name from sqlite_master where type='table'")
+            }
         assert {"event_outbox", "event_inbox", "alembic_version"} <= tables
     with sqlite3.connect(var_dir() / "blog.db") as connection:
-        tables = {row[0] for row in connection.execute("select name from sqlite_master where type='table'")}
+        tables = {
+            row[0]
+            for row in connection.execute("select name from sqlite_master where type='table'")
+        }
     assert {"roadbed_event_outbox", "roadbed_event_inbox", "django_migrations"} <= tables
 
 

@@ -45,7 +45,9 @@ async def test_relay_process_publishes_committed_events_exactly_as_written(
     consumer = RabbitMQBus(amqp_url, exchange=exchange)
     consumer.subscribe(f"relay-test-{unique_name}", ["roadbed.tasks.#"], handler)
     await consumer.start()
-    event = new_event(type="roadbed.tasks.task.created.v1", source="/tasks", data={"title": "ship it"})
+    event = new_event(
+        type="roadbed.tasks.task.created.v1", source="/tasks", data={"title": "ship it"}
+    )
     engine = make_engine(database)
     with sync_unit_of_work(make_sessionmaker(engine)) as session:
         add_event(session, event, table=outbox)
@@ -56,8 +58,12 @@ async def test_relay_process_publishes_committed_events_exactly_as_written(
         "ROADBED_TASKS_AMQP_URL": amqp_url,
         "ROADBED_TASKS_AMQP_EXCHANGE": exchange,
     }
-    relay = subprocess.Popen([sys.executable, "-m", "roadbed", "relay", "tasks"], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "roadbed", "relay", "tasks"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         await asyncio.wait_for(arrived.wait(), timeout=30)
     finally:
@@ -76,5 +82,7 @@ async def test_relay_process_publishes_committed_events_exactly_as_written(
         published_at = connection.execute(select(outbox.c.published_at)).scalar_one()
     engine.dispose()
     assert returncode == 0, relay.stdout.read().decode() if relay.stdout else ""
-    assert [(e.id, e.type, e.data) for e in received] == [(event.id, event.type, {"title": "ship it"})]
+    assert [(e.id, e.type, e.data) for e in received] == [
+        (event.id, event.type, {"title": "ship it"})
+    ]
     assert published_at is not None

@@ -39,10 +39,24 @@ def test_migrations_apply_on_postgresql(postgres_url: str) -> None:
     env = {**os.environ, "ROADBED_BLOG_DATABASE_URL": postgres_url}
 
     result = subprocess.run(
-        [sys.executable, "-m", "roadbed", "migrate", "blog"], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "roadbed", "migrate", "blog"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert result.returncode == 0, result.stderr
     with psycopg.connect(postgres_url) as connection:
-        tables = {row[0] for row in connection.execute("select tablename from pg_tables where schemaname = 'public'")}
-    assert {"roadbed_event_outbox", "roadbed_event_inbox", "django_migrations", "django_session"} <= tables
+        tables = {
+            row[0]
+            for row in connection.execute(
+                "select tablename from pg_tables where schemaname = 'public'"
+            )
+        }
+    assert {
+        "roadbed_event_outbox",
+        "roadbed_event_inbox",
+        "django_migrations",
+        "django_session",
+    } <= tables

@@ -17,7 +17,10 @@ def test_operational_endpoints(tmp_path: Path) -> None:
 
     with TestClient(create_app(settings)) as client:
         check_operational_endpoints(
-            client.get, service="notify", title="Roadbed notify", readiness_checks={"database", "cache"}
+            client.get,
+            service="notify",
+            title="Roadbed notify",
+            readiness_checks={"database", "cache"},
         )
 
 

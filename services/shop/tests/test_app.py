@@ -6,9 +6,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from roadbed_core.testing.operational import check_operational_endpoints
 from roadbed_shop.app import create_app
 from roadbed_shop.config import ShopSettings
-from roadbed_core.testing.operational import check_operational_endpoints
 
 
 def test_operational_endpoints(tmp_path: Path) -> None:

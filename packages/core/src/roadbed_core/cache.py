@@ -51,7 +51,9 @@ def _check_ttl(ttl: float | None) -> None:
 class MemoryStore:
     """Thread-safe in-process key/value store with lazy expiry (the embedded-mode cache)."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
+    def __init__(
+        self, *, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000
+    ) -> None:
         self._data: dict[str, tuple[bytes, float | None]] = {}
         self._lock = threading.Lock()
         self._clock = clock

@@ -186,7 +186,9 @@ class HealthRegistry:
 
     def _failed(self, check: _RegisteredCheck, started: float, error: str) -> CheckResult:
         # A warning without traceback: probes repeat every few seconds during an outage.
-        _logger.warning("readiness_check_failed", check=check.name, error=error, service=self.service)
+        _logger.warning(
+            "readiness_check_failed", check=check.name, error=error, service=self.service
+        )
         return CheckResult(check.name, False, _elapsed_ms(started), error)
 
 

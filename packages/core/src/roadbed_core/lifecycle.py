@@ -33,8 +33,10 @@ Subscriber = Callable[[EventBus], None]
 
 
 class ServiceLifecycle(Protocol):
-    #: The service's settings (created once, cached).
-    settings: Callable[[], ServiceSettings]
+    @property
+    def settings(self) -> Callable[[], ServiceSettings]:
+        """The service's settings factory (creates them once, then cached)."""
+        ...
 
     def migrate(self) -> None:
         """Apply pending migrations to the configured database."""
@@ -114,7 +116,9 @@ async def event_plane(
                 continue
             relay = await stack.enter_async_context(relay_context)
             stack.callback(add_commit_listener(relay.wake))
-            tasks.append(asyncio.create_task(relay.run_forever(poll_interval=poll_interval, stop_event=stop)))
+            tasks.append(
+                asyncio.create_task(relay.run_forever(poll_interval=poll_interval, stop_event=stop))
+            )
         try:
             yield
         finally:
@@ -124,11 +128,15 @@ async def event_plane(
                 try:
                     await asyncio.wait_for(bus.drain(), timeout=drain_timeout)
                 except TimeoutError:
-                    logger.warning("in-process bus not drained after %.0fs; closing anyway", drain_timeout)
+                    logger.warning(
+                        "in-process bus not drained after %.0fs; closing anyway", drain_timeout
+                    )
 
 
 @asynccontextmanager
-async def _sqlalchemy_relay(url: str, table: Table, bus: EventPublisher) -> AsyncIterator[OutboxRelay]:
+async def _sqlalchemy_relay(
+    url: str, table: Table, bus: EventPublisher
+) -> AsyncIterator[OutboxRelay]:
     engine = db.make_async_engine(url)
     try:
         yield OutboxRelay(store=SqlAlchemyOutboxStore(engine, table), bus=bus)

@@ -48,16 +48,33 @@ _HANDLER_MARK: Final = "_roadbed_handler"
 _MISSING: Final = object()
 
 
+#: Record attributes that are not information: ``message`` is left behind by other formatters,
+#: ``color_message`` is uvicorn's ANSI-coloured copy of the message.
+_FOREIGN_NOISE: Final = frozenset({"message", "color_message", "taskName"})
+
+
 def _shared_processors() -> list[Processor]:
     """Processors applied to structlog and stdlib records alike, before rendering."""
     return [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.add_log_level,
-        structlog.stdlib.ExtraAdder(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
     ]
+
+
+def _drop_foreign_noise(
+    logger: object, method_name: str, event_dict: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    for key in _FOREIGN_NOISE.intersection(event_dict):
+        del event_dict[key]
+    return event_dict
+
+
+def _foreign_pre_chain() -> list[Processor]:
+    """For stdlib records: the shared steps plus their ``extra={...}`` fields, minus noise."""
+    return [*_shared_processors(), structlog.stdlib.ExtraAdder(), _drop_foreign_noise]
 
 
 def _render_processors(*, json: bool) -> list[Processor]:
@@ -109,11 +126,10 @@ def configure_logging(*, json: bool, level: str = "INFO", stream: TextIO | None 
     numeric_level = logging.getLevelNamesMapping().get(level.upper())
     if numeric_level is None:
         raise ValueError(f"unknown log level {level!r}")
-    shared = _shared_processors()
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
-            *shared,
+            *_shared_processors(),
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.UnicodeDecoder(),
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
@@ -128,7 +144,7 @@ def configure_logging(*, json: bool, level: str = "INFO", stream: TextIO | None 
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared, processors=_render_processors(json=json)
+            foreign_pre_chain=_foreign_pre_chain(), processors=_render_processors(json=json)
         )
     )
     _install_root_handler(handler, numeric_level)
@@ -183,7 +199,6 @@ def current_user_id() -> str | None:
     """The user bound by :func:`bind_user_id` in this context, if any."""
     value = get_contextvars().get("user_id")
     return value if isinstance(value, str) else None
-
 
 
 def reset_logging() -> None:

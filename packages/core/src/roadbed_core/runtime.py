@@ -75,7 +75,9 @@ def async_resources(settings: ServiceSettings) -> AsyncResources:
     health.add("cache", async_cache_check(cache))
     if settings.amqp_url is not None:
         health.add("broker", amqp_check(settings.amqp_url))
-    return AsyncResources(engine=engine, sessions=make_async_sessionmaker(engine), cache=cache, health=health)
+    return AsyncResources(
+        engine=engine, sessions=make_async_sessionmaker(engine), cache=cache, health=health
+    )
 
 
 def create_fastapi_service(

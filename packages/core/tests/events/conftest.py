@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import aio_pika
 import pytest
@@ -98,7 +98,7 @@ def recorder() -> Callable[..., Recorder]:
 
 
 class FlakyPublisher:
-    """A broker outage: the first ``failures`` publishes (or the ones listed) raise, the rest pass."""
+    """A broker outage: the publishes numbered in ``fail_on`` (1-based) raise, the others pass."""
 
     def __init__(self, inner: InProcessBus, *, fail_on: set[int]) -> None:
         self.inner = inner
@@ -122,22 +122,6 @@ def flaky_publisher() -> Callable[..., FlakyPublisher]:
 
 #: What ``settle`` reports: messages still queued (or awaiting a retry) and dead-lettered.
 Leftovers = dict[str, int]
-
-
-class BusHarness(Protocol):
-    kind: str
-
-    def group(self, name: str) -> str: ...
-
-    def new_bus(self, *, retry: RetryPolicy = FAST_RETRY) -> InProcessBus | RabbitMQBus: ...
-
-    async def settle(self, bus: Any) -> Leftovers: ...
-
-    async def dead_letters(
-        self, bus: Any, group: str, count: int
-    ) -> list[tuple[CloudEvent, int]]: ...
-
-    async def cleanup(self) -> None: ...
 
 
 @dataclass

@@ -1,27 +1,36 @@
 """The Django outbox: record_event in the caller's atomic block, relayed like any other store.
 
-Django is configured here only if nothing configured it before (in-memory SQLite, shared between
-threads because the relay and the inbox helper run the ORM in worker threads). ORM calls from
-the async tests go through ``asyncio.to_thread``, as Django forbids them on the event loop.
+Django is configured here only if nobody configured it first (other core test modules do so at
+import time, with their own apps and an in-memory database). Whatever the configuration, this
+module adds its app with ``modify_settings`` when missing and works in a database alias of its
+own: a SQLite file, because the relay and the inbox helper run the ORM in worker threads and an
+in-memory database is private to one connection. It uses the blog's SQLite options (WAL,
+``BEGIN IMMEDIATE``) so concurrent writers wait for each other instead of failing. ORM calls from
+async tests go through ``asyncio.to_thread``, as Django requires.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from types import ModuleType
 from typing import Any
 
 import django
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connections, transaction
+from django.test.utils import modify_settings
 
 from roadbed_core.events import CloudEvent, InProcessBus, OutboxRelay
 
 APP = "roadbed_core.events.django"
+ALIAS = "roadbed_events"
 ORDER_PLACED = "roadbed.shop.order.placed.v1"
 
 
@@ -29,46 +38,52 @@ class RelayKilled(BaseException):
     """Stands in for the relay process dying between publish and mark."""
 
 
-def configure_django() -> None:
-    if not settings.configured:
-        settings.configure(
-            INSTALLED_APPS=[APP],
-            DATABASES={
-                "default": {
-                    "ENGINE": "django.db.backends.sqlite3",
-                    # Shared cache: every thread's connection sees the same in-memory database.
-                    "NAME": "file:roadbed_events_django?mode=memory&cache=shared",
-                }
-            },
-            USE_TZ=True,
-            TIME_ZONE="UTC",
-        )
-        django.setup()
-    if APP not in settings.INSTALLED_APPS:
-        pytest.skip(f"Django was configured elsewhere without {APP} in INSTALLED_APPS")
+def events_database(path: str) -> dict[str, Any]:
+    """A complete DATABASES entry (defaults filled in as Django fills them at start-up)."""
+    entry = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
+    }
+    return dict(connections.configure_settings({"default": {}, ALIAS: entry})[ALIAS])
 
 
 @pytest.fixture(scope="module")
-def django_outbox() -> Iterator[ModuleType]:
-    """``roadbed_core.events.django.outbox``, with its tables migrated."""
-    configure_django()
-    call_command("migrate", "roadbed_outbox", verbosity=0)
-    yield importlib.import_module(f"{APP}.outbox")
-    call_command("migrate", "roadbed_outbox", "zero", verbosity=0)
+def django_outbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+    """``roadbed_core.events.django.outbox``; its tables are migrated in the ``ALIAS`` database."""
+    if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        settings.configure(
+            INSTALLED_APPS=[APP],
+            DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+            USE_TZ=True,
+        )
+    if not apps.ready:
+        django.setup()
+    database = str(tmp_path_factory.mktemp("django") / "events.db")
+    with ExitStack() as stack:
+        if APP not in settings.INSTALLED_APPS:
+            stack.enter_context(modify_settings(INSTALLED_APPS={"append": APP}))
+        connections.settings[ALIAS] = events_database(database)
+        try:
+            call_command("migrate", "roadbed_outbox", database=ALIAS, verbosity=0)
+            yield importlib.import_module(f"{APP}.outbox")
+        finally:
+            connections[ALIAS].close()
+            del connections.settings[ALIAS]
 
 
 @pytest.fixture
 def models(django_outbox: ModuleType) -> Iterator[ModuleType]:
     module = importlib.import_module(f"{APP}.models")
     yield module
-    module.OutboxEvent.objects.all().delete()
-    module.InboxEvent.objects.all().delete()
+    module.OutboxEvent.objects.using(ALIAS).all().delete()
+    module.InboxEvent.objects.using(ALIAS).all().delete()
 
 
 def outbox_state(models: ModuleType) -> list[tuple[str, bool, int]]:
     return [
         (str(row.id), row.published_at is not None, row.attempts)
-        for row in models.OutboxEvent.objects.order_by("created_at", "id")
+        for row in models.OutboxEvent.objects.using(ALIAS).order_by("created_at", "id")
     ]
 
 
@@ -88,7 +103,7 @@ def test_record_event_refuses_to_run_in_autocommit(
     django_outbox: ModuleType, models: ModuleType, event_factory: Callable[..., CloudEvent]
 ) -> None:
     with pytest.raises(RuntimeError, match=r"inside transaction\.atomic\(\)"):
-        django_outbox.record_event(event_factory(ORDER_PLACED))
+        django_outbox.record_event(event_factory(ORDER_PLACED), using=ALIAS)
 
     assert outbox_state(models) == []
 
@@ -103,20 +118,20 @@ async def test_recorded_events_are_relayed_and_rolled_back_ones_are_not(
     committed, rolled_back = event_factory(ORDER_PLACED), event_factory(ORDER_PLACED)
 
     def record_then_fail() -> None:
-        with transaction.atomic():
-            django_outbox.record_event(rolled_back)
+        with transaction.atomic(using=ALIAS):
+            django_outbox.record_event(rolled_back, using=ALIAS)
             raise LookupError("out of stock")
 
     def write_events() -> None:
-        with transaction.atomic():
-            django_outbox.record_event(committed)
+        with transaction.atomic(using=ALIAS):
+            django_outbox.record_event(committed, using=ALIAS)
         with pytest.raises(LookupError, match="out of stock"):
             record_then_fail()
 
     await asyncio.to_thread(write_events)
     consumer = recorder()
     bus = await started_bus(consumer)
-    relay = OutboxRelay(store=django_outbox.DjangoOutboxStore(), bus=bus)
+    relay = OutboxRelay(store=django_outbox.DjangoOutboxStore(using=ALIAS), bus=bus)
 
     # when the relay runs twice
     counts = [await relay.run_once(), await relay.run_once()]
@@ -139,37 +154,41 @@ async def test_a_relay_killed_after_publishing_is_recovered_and_the_inbox_dedups
     placed = event_factory(ORDER_PLACED, order_id="o-7")
 
     def write_event() -> None:
-        with transaction.atomic():
-            django_outbox.record_event(placed)
+        with transaction.atomic(using=ALIAS):
+            django_outbox.record_event(placed, using=ALIAS)
 
     await asyncio.to_thread(write_event)
     effects: list[str] = []
     guarded = django_outbox.idempotent_consumer(
-        consumer="notify", handler=lambda event: effects.append(event.data["order_id"])
+        consumer="notify",
+        handler=lambda event: effects.append(event.data["order_id"]),
+        using=ALIAS,
     )
     deliveries = recorder()
+
+    async def consume(event: CloudEvent) -> None:
+        await guarded(event)
+        await deliveries(event)
+
     bus = InProcessBus()
-    bus.subscribe("notify", [ORDER_PLACED], deliveries)
-    store = django_outbox.DjangoOutboxStore()
+    bus.subscribe("notify", [ORDER_PLACED], consume)
+    await bus.start()
+    store = django_outbox.DjangoOutboxStore(using=ALIAS)
 
     async def die(event: CloudEvent) -> None:
         raise RelayKilled
 
-    # when a relay dies after publishing and a fresh one runs (the bus starts, and the inbox
-    # handles deliveries, only afterwards: the shared in-memory database does not wait for locks)
+    # when a relay dies after publishing and a fresh one runs
     with pytest.raises(RelayKilled):
         await OutboxRelay(store=store, bus=bus, after_publish=die).run_once()
     published = await OutboxRelay(store=store, bus=bus).run_once()
-    await bus.start()
     await bus.drain()
-    for event in deliveries.handled:
-        await guarded(event)
 
     # then the event was delivered twice but processed once
     assert published == 1
     assert [e.id for e in deliveries.handled] == [placed.id, placed.id]
     assert effects == ["o-7"]
-    assert await asyncio.to_thread(models.InboxEvent.objects.count) == 1
+    assert await asyncio.to_thread(models.InboxEvent.objects.using(ALIAS).count) == 1
     assert await asyncio.to_thread(outbox_state, models) == [(placed.id, True, 0)]
     await bus.close()
 
@@ -186,16 +205,18 @@ async def test_a_failing_django_consumer_rolls_back_its_inbox_row(
         if len(runs) == 1:
             raise ConnectionError("smtp down")
 
-    guarded = django_outbox.idempotent_consumer(consumer="notify", handler=send_receipt)
+    guarded = django_outbox.idempotent_consumer(
+        consumer="notify", handler=send_receipt, using=ALIAS
+    )
 
     # when it fails, then is retried twice
     with pytest.raises(ConnectionError, match="smtp down"):
         await guarded(placed)
-    inbox_after_failure = await asyncio.to_thread(models.InboxEvent.objects.count)
+    inbox_after_failure = await asyncio.to_thread(models.InboxEvent.objects.using(ALIAS).count)
     await guarded(placed)
     await guarded(placed)
 
     # then the failure left no inbox row and the retry ran the handler exactly once more
     assert inbox_after_failure == 0
     assert runs == [placed.id, placed.id]
-    assert await asyncio.to_thread(models.InboxEvent.objects.count) == 1
+    assert await asyncio.to_thread(models.InboxEvent.objects.using(ALIAS).count) == 1

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, insert, inspect, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from roadbed_core.events import (
     CloudEvent,
@@ -107,6 +107,30 @@ def test_add_event_rides_the_callers_transaction(
         None,
         0,
     )
+
+
+def test_a_commit_with_events_notifies_listeners_once_per_session(
+    sqlite_service_db: Any, event_factory: Callable[..., CloudEvent]
+) -> None:
+    # given a listener and a scoped session, as Flask-SQLAlchemy hands out
+    wakes: list[str] = []
+    remove_listener = add_commit_listener(lambda: wakes.append("wake"))
+    scoped = scoped_session(sessionmaker(sqlite_service_db.engine))
+    try:
+        # when one request commits two events and the next request commits none
+        add_event(scoped, event_factory(ORDER_PLACED), table=sqlite_service_db.outbox)
+        add_event(scoped, event_factory(ORDER_PLACED), table=sqlite_service_db.outbox)
+        scoped.commit()
+        scoped.remove()
+        scoped.execute(insert(sqlite_service_db.orders).values(total_minor=5))
+        scoped.commit()
+        scoped.remove()
+    finally:
+        remove_listener()
+
+    # then only the commit that wrote events woke the relay, once
+    assert wakes == ["wake"]
+    assert len(sqlite_service_db.outbox_rows()) == 2
 
 
 async def test_add_event_async_rides_the_callers_transaction(

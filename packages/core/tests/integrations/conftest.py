@@ -13,7 +13,6 @@ import pytest
 from roadbed_core.logs import configure_logging, reset_logging
 from roadbed_core.metrics import HttpMetrics
 
-
 _TIMING_FIELDS = frozenset({"timestamp", "duration_ms"})
 
 
@@ -38,7 +37,9 @@ class LogLines:
         ]
 
     def durations_ms(self) -> list[object]:
-        return [line["duration_ms"] for line in self.all() if line.get("logger") == "roadbed.access"]
+        return [
+            line["duration_ms"] for line in self.all() if line.get("logger") == "roadbed.access"
+        ]
 
 
 @pytest.fixture
@@ -57,4 +58,3 @@ def log_lines() -> Iterator[LogLines]:
 def metrics() -> HttpMetrics:
     """A private registry per test, so sample values are exact (no process collectors)."""
     return HttpMetrics("tasks", process_collectors=False)
-

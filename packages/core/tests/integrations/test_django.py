@@ -32,26 +32,27 @@ if not settings.configured:
     )
     django.setup()
 
-from django.http import Http404, HttpRequest, HttpResponse  # noqa: E402 - needs settings
-from django.test import AsyncClient, Client, override_settings  # noqa: E402
-from django.urls import include, path, re_path  # noqa: E402
-from rest_framework import serializers, viewsets  # noqa: E402
-from rest_framework.authentication import BaseAuthentication  # noqa: E402
-from rest_framework.exceptions import NotAuthenticated  # noqa: E402
-from rest_framework.request import Request  # noqa: E402
-from rest_framework.response import Response  # noqa: E402
-from rest_framework.routers import SimpleRouter  # noqa: E402
-from rest_framework.views import APIView  # noqa: E402
+# Imported only now: DRF's authentication module needs the app registry ready.
+from django.http import Http404, HttpRequest, HttpResponse
+from django.test import AsyncClient, Client, override_settings
+from django.urls import include, path, re_path
+from rest_framework import serializers, viewsets
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+from rest_framework.views import APIView
 
-from roadbed_core.errors import Conflict  # noqa: E402
-from roadbed_core.health import HealthRegistry  # noqa: E402
-from roadbed_core.integrations.django import (  # noqa: E402
+from roadbed_core.errors import Conflict
+from roadbed_core.health import HealthRegistry
+from roadbed_core.integrations.django import (
     django_db_check,
     observability_urls,
     template_from_django_route,
 )
-from roadbed_core.logs import get_logger  # noqa: E402
-from roadbed_core.metrics import METRICS_CONTENT_TYPE, service_metrics  # noqa: E402
+from roadbed_core.logs import get_logger
+from roadbed_core.metrics import METRICS_CONTENT_TYPE, service_metrics
 
 SERVICE = "blog-core-tests"
 UUID_HEX = re.compile(r"[0-9a-f]{32}")
@@ -229,7 +230,9 @@ def test_access_line_names_the_user_from_drf_auth(client: Client, log_lines) -> 
 
 def test_no_django_request_warning_duplicates_the_access_line(client: Client, log_lines) -> None:
     client.get("/nowhere")
-    assert [(line["logger"], line["status"]) for line in log_lines.all()] == [("roadbed.access", 404)]
+    assert [(line["logger"], line["status"]) for line in log_lines.all()] == [
+        ("roadbed.access", 404)
+    ]
 
 
 async def test_async_mode_binds_the_context_and_logs_the_request(log_lines) -> None:
@@ -371,13 +374,18 @@ def test_drf_problem_error_renders_its_status_body_and_headers(client: Client) -
 
 def test_plain_view_problem_error_is_rendered_by_the_middleware(client: Client) -> None:
     response = client.get("/plain/conflict")
-    assert (response.status_code, response.headers["Content-Type"]) == (409, "application/problem+json")
+    assert (response.status_code, response.headers["Content-Type"]) == (
+        409,
+        "application/problem+json",
+    )
     assert response.json()["detail"] == "Plain views raise problems too."
 
 
 def test_drf_validation_error_is_422_with_field_errors(client: Client) -> None:
     response = client.post(
-        "/api/articles/", {"title": "ab", "tags": ["ok", "too-long"]}, content_type="application/json"
+        "/api/articles/",
+        {"title": "ab", "tags": ["ok", "too-long"]},
+        content_type="application/json",
     )
     assert response.status_code == 422
     assert response.headers["Content-Type"] == "application/problem+json"
@@ -471,3 +479,14 @@ def test_unhandled_exception_is_logged_and_a_bare_500(client: Client, log_lines,
 
 def _failing_check() -> None:
     raise ConnectionRefusedError(111, "Connection refused")
+
+
+def test_mounted_project_reports_templates_relative_to_its_prefix(
+    client: Client, log_lines
+) -> None:
+    # given the project served under /blog (SCRIPT_NAME), as in the embedded composition
+    response = client.get("/api/articles/hello/", SCRIPT_NAME="/blog")
+    # then
+    assert response.status_code == 200
+    [line] = log_lines.access_lines()
+    assert (line["route"], line["path"]) == ("/api/articles/{slug}/", "/blog/api/articles/hello/")

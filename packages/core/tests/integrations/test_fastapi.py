@@ -157,7 +157,9 @@ async def test_access_line_names_the_user_from_request_state_claims(
     assert (line["route"], line["user_id"]) == ("/me", "user-42")
 
 
-async def test_request_context_is_gone_after_the_request(client: httpx.AsyncClient, log_lines) -> None:
+async def test_request_context_is_gone_after_the_request(
+    client: httpx.AsyncClient, log_lines
+) -> None:
     # given a request has been served in this task
     await client.get("/v1/tasks/7")
     # when something logs afterwards
@@ -197,9 +199,16 @@ async def test_metrics_count_by_route_template_and_status(
     assert histogram_count == 3.0
 
 
-async def test_unknown_methods_fold_into_other(client: httpx.AsyncClient, metrics: HttpMetrics) -> None:
+async def test_unknown_methods_fold_into_other(
+    client: httpx.AsyncClient, metrics: HttpMetrics
+) -> None:
     await client.request("BREW", "/v1/tasks/1")
-    labels = {"service": "tasks", "method": "OTHER", "route": "/v1/tasks/{task_id}", "status": "405"}
+    labels = {
+        "service": "tasks",
+        "method": "OTHER",
+        "route": "/v1/tasks/{task_id}",
+        "status": "405",
+    }
     assert metrics.registry.get_sample_value("http_requests_total", labels) == 1.0
 
 
@@ -227,7 +236,9 @@ async def test_healthz_is_always_ok(client: httpx.AsyncClient, health: HealthReg
     assert (response.status_code, response.json()) == (200, {"status": "ok", "service": "tasks"})
 
 
-async def test_readyz_reports_every_check(client: httpx.AsyncClient, health: HealthRegistry) -> None:
+async def test_readyz_reports_every_check(
+    client: httpx.AsyncClient, health: HealthRegistry
+) -> None:
     # given
     health.add("db", _ok_async_check)
     health.add("cache", lambda: None)
@@ -244,7 +255,9 @@ async def test_readyz_reports_every_check(client: httpx.AsyncClient, health: Hea
     assert all(isinstance(check["duration_ms"], float) for check in body["checks"].values())
 
 
-async def test_readyz_is_503_when_a_check_fails(client: httpx.AsyncClient, health: HealthRegistry) -> None:
+async def test_readyz_is_503_when_a_check_fails(
+    client: httpx.AsyncClient, health: HealthRegistry
+) -> None:
     # given
     health.add("db", _ok_async_check)
     health.add("broker", _failing_check)
@@ -352,7 +365,9 @@ async def test_wrong_method_is_a_405_problem_with_allow(client: httpx.AsyncClien
     }
 
 
-async def test_unhandled_exception_is_logged_and_a_bare_500(client: httpx.AsyncClient, log_lines) -> None:
+async def test_unhandled_exception_is_logged_and_a_bare_500(
+    client: httpx.AsyncClient, log_lines
+) -> None:
     # when
     response = await client.get("/boom", headers={"X-Request-ID": "req-boom"})
     # then the client learns nothing about the failure

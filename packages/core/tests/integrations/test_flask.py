@@ -173,12 +173,15 @@ def test_request_context_is_gone_after_the_request(client: FlaskClient, log_line
 # --- metrics ----------------------------------------------------------------------------------
 
 
-def test_metrics_count_by_route_template_and_status(client: FlaskClient, metrics: HttpMetrics) -> None:
+def test_metrics_count_by_route_template_and_status(
+    client: FlaskClient, metrics: HttpMetrics
+) -> None:
     # when
     client.get("/v1/tasks/1")
     client.get("/v1/tasks/2")
     client.get("/no/such/path")
     client.delete("/v1/tasks/3")
+
     # then
     def requests(method: str, route: str, status: str) -> float | None:
         labels = {"service": "tasks", "method": method, "route": route, "status": status}
@@ -211,7 +214,10 @@ def test_metrics_endpoint_exposes_text_format(client: FlaskClient) -> None:
 def test_healthz_is_always_ok(client: FlaskClient, health: HealthRegistry) -> None:
     health.add("db", _failing_check)
     response = client.get("/healthz")
-    assert (response.status_code, response.get_json()) == (200, {"status": "ok", "service": "tasks"})
+    assert (response.status_code, response.get_json()) == (
+        200,
+        {"status": "ok", "service": "tasks"},
+    )
 
 
 def test_readyz_reports_every_check(client: FlaskClient, health: HealthRegistry) -> None:
@@ -237,7 +243,10 @@ def test_readyz_is_503_when_a_check_fails(client: FlaskClient, health: HealthReg
     assert response.status_code == 503
     body = response.get_json()
     assert (body["status"], body["checks"]["db"]["status"]) == ("unavailable", "ok")
-    assert body["checks"]["broker"]["error"] == "ConnectionRefusedError: [Errno 111] Connection refused"
+    assert (
+        body["checks"]["broker"]["error"]
+        == "ConnectionRefusedError: [Errno 111] Connection refused"
+    )
 
 
 @pytest.fixture
@@ -373,3 +382,14 @@ async def _ok_async_check() -> None:
 
 def _failing_check() -> None:
     raise ConnectionRefusedError(111, "Connection refused")
+
+
+def test_mounted_app_reports_templates_relative_to_its_prefix(
+    client: FlaskClient, log_lines
+) -> None:
+    # given the app served under /tasks (SCRIPT_NAME), as in the embedded composition
+    response = client.get("/v1/tasks/5", environ_overrides={"SCRIPT_NAME": "/tasks"})
+    # then
+    assert response.status_code == 200
+    [line] = log_lines.access_lines()
+    assert (line["route"], line["path"]) == ("/v1/tasks/{task_id}", "/tasks/v1/tasks/5")

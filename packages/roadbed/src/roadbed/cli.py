@@ -86,7 +86,9 @@ def up(
     table.add_column("docs")
     table.add_column("health")
     for spec in MOUNTED:
-        table.add_row(spec.name, f"http://{host}:{port}{spec.prefix}/docs", f"{spec.prefix}/healthz")
+        table.add_row(
+            spec.name, f"http://{host}:{port}{spec.prefix}/docs", f"{spec.prefix}/healthz"
+        )
     console.print(table)
     console.print("Press Ctrl-C to stop.")
     uvicorn.run(
@@ -151,7 +153,9 @@ def relay(service: ServiceArg = None) -> None:
 
 @app.command()
 def worker(
-    host: Annotated[str, typer.Option(help="Interface for /healthz, /readyz, /metrics.")] = "0.0.0.0",  # noqa: S104
+    host: Annotated[
+        str, typer.Option(help="Interface for /healthz, /readyz, /metrics.")
+    ] = "0.0.0.0",  # noqa: S104
     port: Annotated[int, typer.Option(help="Port for the health endpoints.")] = 8000,
 ) -> None:
     """Run the notify worker (consumes events, sends email and webhooks) with its health endpoints."""

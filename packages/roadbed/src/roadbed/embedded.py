@@ -12,19 +12,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from a2wsgi import WSGIMiddleware
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 from roadbed.landing import render_landing
 from roadbed.services import MOUNTED, SERVICES, Interface
+from roadbed_core.events.inprocess import InProcessBus
 from roadbed_core.lifecycle import event_plane
 from roadbed_core.logs import configure_logging
-from roadbed_core.events.inprocess import InProcessBus
 from roadbed_core.settings import ServiceSettings, var_dir
 
 #: Threads a2wsgi gives each WSGI service (Django, Flask): requests block on SQLite and CPU.
@@ -43,7 +44,9 @@ async def landing(_request: Request) -> HTMLResponse:
 
 
 async def healthz(_request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok", "service": "roadbed", "mounted": [s.name for s in MOUNTED]})
+    return JSONResponse(
+        {"status": "ok", "service": "roadbed", "mounted": [s.name for s in MOUNTED]}
+    )
 
 
 def create_app() -> Starlette:
@@ -56,7 +59,8 @@ def create_app() -> Starlette:
     for spec in MOUNTED:
         app = spec.load_app()
         if spec.interface is Interface.WSGI:
-            routes.append(Mount(spec.prefix or "", app=WSGIMiddleware(app, workers=WSGI_THREADS)))
+            bridged: ASGIApp = cast("ASGIApp", WSGIMiddleware(app, workers=WSGI_THREADS))
+            routes.append(Mount(spec.prefix or "", app=bridged))
         else:
             asgi_apps.append(app)
             routes.append(Mount(spec.prefix or "", app=app))

@@ -52,13 +52,42 @@ def _load(reference: str) -> Any:
 SERVICES: dict[str, ServiceSpec] = {
     spec.name: spec
     for spec in (
-        ServiceSpec("auth", "/auth", Interface.ASGI, "roadbed_auth.app:create_app", "roadbed_auth.lifecycle:lifecycle"),
-        ServiceSpec("shop", "/shop", Interface.ASGI, "roadbed_shop.app:create_app", "roadbed_shop.lifecycle:lifecycle"),
         ServiceSpec(
-            "blog", "/blog", Interface.WSGI, "roadbed_blog.wsgi:application", "roadbed_blog.lifecycle:lifecycle", factory=False
+            "auth",
+            "/auth",
+            Interface.ASGI,
+            "roadbed_auth.app:create_app",
+            "roadbed_auth.lifecycle:lifecycle",
         ),
-        ServiceSpec("tasks", "/tasks", Interface.WSGI, "roadbed_tasks.app:create_app", "roadbed_tasks.lifecycle:lifecycle"),
-        ServiceSpec("notify", None, Interface.WORKER, "roadbed_notify.app:create_app", "roadbed_notify.lifecycle:lifecycle"),
+        ServiceSpec(
+            "shop",
+            "/shop",
+            Interface.ASGI,
+            "roadbed_shop.app:create_app",
+            "roadbed_shop.lifecycle:lifecycle",
+        ),
+        ServiceSpec(
+            "blog",
+            "/blog",
+            Interface.WSGI,
+            "roadbed_blog.wsgi:application",
+            "roadbed_blog.lifecycle:lifecycle",
+            factory=False,
+        ),
+        ServiceSpec(
+            "tasks",
+            "/tasks",
+            Interface.WSGI,
+            "roadbed_tasks.app:create_app",
+            "roadbed_tasks.lifecycle:lifecycle",
+        ),
+        ServiceSpec(
+            "notify",
+            None,
+            Interface.WORKER,
+            "roadbed_notify.app:create_app",
+            "roadbed_notify.lifecycle:lifecycle",
+        ),
     )
 }
 

@@ -76,7 +76,10 @@ CACHES = {
             "LOCATION": _settings.memcached_location,
         }
         if _settings.memcached_location
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "roadbed-blog"}
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "roadbed-blog",
+        }
     )
 }
 

@@ -33,7 +33,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from roadbed_core.events.envelope import CloudEvent
 from roadbed_core.events.relay import (
@@ -107,10 +107,17 @@ def _wake_relay_after_commit(session: Session) -> None:
     event.listen(session, "after_commit", lambda _session: notify_outbox_committed())
 
 
-def add_event(session: Session, cloud_event: CloudEvent, *, table: Table) -> None:
-    """Insert ``cloud_event`` into the outbox within the session's transaction. Never commits."""
-    session.execute(insert(table).values(_outbox_values(cloud_event)))
-    _wake_relay_after_commit(session)
+def add_event(
+    session: Session | scoped_session[Session], cloud_event: CloudEvent, *, table: Table
+) -> None:
+    """Insert ``cloud_event`` into the outbox within the session's transaction. Never commits.
+
+    A ``scoped_session`` (Flask-SQLAlchemy's ``db.session``) is resolved to the current session,
+    so the commit hook lands on that session and not on every session of the factory.
+    """
+    current = session() if isinstance(session, scoped_session) else session
+    current.execute(insert(table).values(_outbox_values(cloud_event)))
+    _wake_relay_after_commit(current)
 
 
 async def add_event_async(session: AsyncSession, cloud_event: CloudEvent, *, table: Table) -> None:

@@ -106,7 +106,7 @@ class RabbitMQBus:
     @property
     def declared_queue_names(self) -> tuple[str, ...]:
         """Every queue :meth:`start` declared (for operators and for test clean-up)."""
-        return tuple(self._declared_queues)
+        return tuple(dict.fromkeys(self._declared_queues))
 
     def subscribe(self, group: str, patterns: Sequence[str], handler: Handler) -> None:
         """Add a route for ``group``; the queue and its bindings are declared by :meth:`start`."""

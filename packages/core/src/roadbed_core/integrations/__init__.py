@@ -205,18 +205,27 @@ def field_errors_from_messages(
     if isinstance(messages, Mapping):
         errors: list[FieldError] = []
         for key, value in messages.items():
-            errors.extend(field_errors_from_messages(value, location=location, prefix=(*prefix, str(key))))
+            errors.extend(
+                field_errors_from_messages(value, location=location, prefix=(*prefix, str(key)))
+            )
         return errors
     if isinstance(messages, list | tuple):
         if all(isinstance(item, str) for item in messages):
             field = _field_path(location, prefix)
-            return [FieldError(field, str(item), str(getattr(item, "code", "invalid"))) for item in messages]
+            return [
+                FieldError(field, str(item), str(getattr(item, "code", "invalid")))
+                for item in messages
+            ]
         errors = []
         for index, item in enumerate(messages):
-            errors.extend(field_errors_from_messages(item, location=location, prefix=(*prefix, str(index))))
+            errors.extend(
+                field_errors_from_messages(item, location=location, prefix=(*prefix, str(index)))
+            )
         return errors
     return [
-        FieldError(_field_path(location, prefix), str(messages), str(getattr(messages, "code", "invalid")))
+        FieldError(
+            _field_path(location, prefix), str(messages), str(getattr(messages, "code", "invalid"))
+        )
     ]
 
 

@@ -71,7 +71,9 @@ def route_template(scope: Scope, *, entry_root_path: str, entry_route: object) -
     if route is None or route is entry_route:
         return UNMATCHED_ROUTE
     root_path: str = scope.get("root_path", "")
-    mount_prefix = root_path[len(entry_root_path) :] if root_path.startswith(entry_root_path) else ""
+    mount_prefix = (
+        root_path[len(entry_root_path) :] if root_path.startswith(entry_root_path) else ""
+    )
     if isinstance(route, Mount):
         return f"{mount_prefix}/{{path}}"
     path_format = _path_format(scope, route)
@@ -120,7 +122,9 @@ class ObservabilityMiddleware:
             record_request(
                 self.metrics,
                 method=scope["method"],
-                route=route_template(scope, entry_root_path=entry_root_path, entry_route=entry_route),
+                route=route_template(
+                    scope, entry_root_path=entry_root_path, entry_route=entry_route
+                ),
                 path=scope["path"],
                 status=exchange.status,
                 duration_seconds=time.perf_counter() - started,

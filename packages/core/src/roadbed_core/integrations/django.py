@@ -73,7 +73,10 @@ def problem_response(
 ) -> HttpResponse:
     """An ``application/problem+json`` response."""
     return HttpResponse(
-        json.dumps(body), status=status, headers=dict(headers or {}), content_type=PROBLEM_CONTENT_TYPE
+        json.dumps(body),
+        status=status,
+        headers=dict(headers or {}),
+        content_type=PROBLEM_CONTENT_TYPE,
     )
 
 
@@ -245,7 +248,9 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Htt
         exc = drf_exceptions.PermissionDenied()
     if isinstance(exc, drf_exceptions.ValidationError):
         set_rollback()
-        return problem_response(validation_problem(field_errors_from_messages(exc.detail)), status=422)
+        return problem_response(
+            validation_problem(field_errors_from_messages(exc.detail)), status=422
+        )
     if isinstance(exc, drf_exceptions.APIException):
         set_rollback()
         detail = exc.detail if isinstance(exc.detail, str) else None

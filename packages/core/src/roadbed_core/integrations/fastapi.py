@@ -101,7 +101,12 @@ def install(
     times and ids everything.
     """
     metrics = metrics if metrics is not None else service_metrics(service)
-    for exception_class in (ProblemError, RequestValidationError, StarletteHTTPException, Exception):
+    for exception_class in (
+        ProblemError,
+        RequestValidationError,
+        StarletteHTTPException,
+        Exception,
+    ):
         app.add_exception_handler(exception_class, _exception_handler)
     app.add_middleware(ObservabilityMiddleware, service=service, metrics=metrics)
     _add_operations_routes(app, health=health, metrics=metrics)

@@ -61,7 +61,10 @@ def problem_response(
 ) -> Response:
     """An ``application/problem+json`` response."""
     return Response(
-        json.dumps(body), status=status, headers=dict(headers or {}), content_type=PROBLEM_CONTENT_TYPE
+        json.dumps(body),
+        status=status,
+        headers=dict(headers or {}),
+        content_type=PROBLEM_CONTENT_TYPE,
     )
 
 
@@ -78,9 +81,7 @@ def _render_http_exception(exc: HTTPException) -> Response | HTTPException:
     # Werkzeug's class descriptions are generic prose; only a custom one (abort(404, "...")) says
     # something the status does not.
     custom = exc.description if exc.description != type(exc).description else None
-    headers = {
-        name: value for name, value in exc.get_headers() if name.lower() != "content-type"
-    }
+    headers = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
     return problem_response(http_problem(exc.code, detail=custom), status=exc.code, headers=headers)
 
 

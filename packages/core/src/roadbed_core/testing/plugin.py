@@ -16,7 +16,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-POSTGRES_URL = os.environ.get("ROADBED_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Shared checks assert like tests; have pytest rewrite them so failures show the values.
+pytest.register_assert_rewrite(
+    "roadbed_core.testing.operational", "roadbed_core.testing.migrations"
+)
+
+POSTGRES_URL = os.environ.get(
+    "ROADBED_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("ROADBED_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 AMQP_URL = os.environ.get("ROADBED_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
@@ -30,7 +37,9 @@ def services_required() -> bool:
 def _reachable(url: str, default_port: int) -> bool:
     parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=1):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), timeout=1
+        ):
             return True
     except OSError:
         return False
@@ -40,7 +49,9 @@ def require_service(name: str, url: str, default_port: int) -> None:
     """Skip (or fail, when services are required) unless ``url`` accepts TCP connections."""
     if _reachable(url, default_port):
         return
-    reason = f"{name} is not reachable at {urlsplit(url).hostname}:{urlsplit(url).port or default_port}"
+    reason = (
+        f"{name} is not reachable at {urlsplit(url).hostname}:{urlsplit(url).port or default_port}"
+    )
     if services_required():
         pytest.fail(f"{reason} and ROADBED_REQUIRE_SERVICES=1", pytrace=False)
     pytest.skip(reason)
