@@ -223,14 +223,27 @@ async def test_sqlalchemy_async_check_on_sqlite() -> None:
         await engine.dispose()
 
 
-async def test_sqlalchemy_async_check_fails_when_the_database_cannot_open(tmp_path: Path) -> None:
-    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing-dir' / 'db.sqlite'}")
+async def test_sqlalchemy_async_check_fails_when_the_database_is_unreachable(
+    closed_port: int,
+) -> None:
+    engine = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port}/roadbed")
     registry = HealthRegistry("shop")
-    registry.add("db", sqlalchemy_async_check(engine))
+    registry.add("db", sqlalchemy_async_check(engine), timeout=5)
     try:
         [result] = (await registry.check_ready()).checks
     finally:
         await engine.dispose()
+    assert result.ok is False
+
+
+def test_sqlalchemy_check_fails_when_the_database_cannot_open(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'tasks.db'}")
+    registry = HealthRegistry("tasks")
+    registry.add("db", sqlalchemy_check(engine))
+    try:
+        [result] = registry.check_ready_sync().checks
+    finally:
+        engine.dispose()
     assert (result.ok, (result.error or "").split(":")[0]) == (False, "OperationalError")
 
 

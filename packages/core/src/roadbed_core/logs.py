@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, Final, TextIO
 
 import structlog
+import structlog.tracebacks
 from structlog.contextvars import (
     bind_contextvars,
     get_contextvars,
@@ -82,12 +83,18 @@ def _render_processors(*, json: bool) -> list[Processor]:
     if json:
         return [
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.dict_tracebacks,
+            # Frames without their locals: those hold passwords, tokens and personal data.
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
             structlog.processors.JSONRenderer(),
         ]
     return [
         structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-        structlog.dev.ConsoleRenderer(colors=False),
+        # Plain tracebacks: rich ones print every frame's locals, secrets included.
+        structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        ),
     ]
 
 
