@@ -128,6 +128,33 @@ def test_exceptions_render_as_structured_tracebacks(configure: Configure) -> Non
     )
 
 
+def test_tracebacks_never_carry_local_variables(configure: Configure) -> None:
+    # given a frame holding a secret, as a failing login or DB call would
+    stream = configure(json=True)
+    password = "hunter2"
+    try:
+        raise ValueError("login failed")
+    except ValueError as exc:
+        get_logger("roadbed.test").error("failed", exc_info=exc)
+    # then the rendered traceback has frames but not their variables
+    [line] = json_lines(stream)
+    assert (
+        line["exception"][0]["frames"][0]["name"] == "test_tracebacks_never_carry_local_variables"
+    )
+    assert password not in stream.getvalue()
+
+
+def test_console_tracebacks_never_carry_local_variables(configure: Configure) -> None:
+    stream = configure(json=False)
+    password = "hunter2"
+    try:
+        raise ValueError("login failed")
+    except ValueError as exc:
+        get_logger("roadbed.test").error("failed", exc_info=exc)
+    assert "ValueError: login failed" in stream.getvalue()
+    assert password not in stream.getvalue()
+
+
 def test_console_rendering_is_one_readable_line(configure: Configure) -> None:
     stream = configure(json=False)
     get_logger("roadbed.test").info("order_placed", order_id="o-1")

@@ -1,7 +1,7 @@
 """RFC 9457 problem details: the one error base every service raises and every framework renders.
 
 Domain code raises a :class:`ProblemError` subclass; the framework adapters
-(``roadbed_core.fastapi``, ``roadbed_core.flask``, ``roadbed_core.django``) turn it into an
+(``roadbed_core.integrations.fastapi``, ``.flask`` and ``.django``) turn it into an
 ``application/problem+json`` response. Expected failures are 4xx and never reach a 500.
 """
 
