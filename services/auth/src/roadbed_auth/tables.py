@@ -1,13 +1,10 @@
-"""The auth service's SQLAlchemy metadata: every table its migrations create."""
+"""Every table of the auth service on one ``MetaData`` (what migrations and tests build)."""
 
 from __future__ import annotations
 
-from roadbed_core.db import new_metadata
-from roadbed_core.events.outbox import define_inbox_table, define_outbox_table
+from roadbed_auth.account import models as account_models
+from roadbed_auth.audit import models as audit_models
+from roadbed_auth.base import inbox, metadata, outbox
+from roadbed_auth.session import models as session_models
 
-metadata = new_metadata()
-
-#: Events written in the same transaction as the change they announce (DESIGN.md §5).
-outbox = define_outbox_table(metadata)
-#: Events this service has consumed, so redeliveries are no-ops.
-inbox = define_inbox_table(metadata)
+__all__ = ["account_models", "audit_models", "inbox", "metadata", "outbox", "session_models"]

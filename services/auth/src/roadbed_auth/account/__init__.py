@@ -1,0 +1,1 @@
+"""Accounts: users, credentials, email verification, password reset, roles, MFA secrets."""

@@ -1,0 +1,1 @@
+"""Login sessions and their rotating refresh-token families."""
