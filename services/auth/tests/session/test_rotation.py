@@ -91,10 +91,11 @@ async def test_reuse_after_the_grace_window_revokes_the_whole_family(
     child = await _rotate(sessionmaker, first, T0 + timedelta(minutes=1))
 
     reuse_time = T0 + timedelta(minutes=1, seconds=11)
-    async with sessionmaker() as db:
-        with pytest.raises(RefreshTokenReused) as raised:
-            await service.rotate(db, presented=first, now=reuse_time, policy=POLICY)
-        await db.commit()  # the endpoint commits the revocation although the request fails
+    with pytest.raises(RefreshTokenReused) as raised:
+        await _rotate(sessionmaker, first, reuse_time)
+    assert (await _session(sessionmaker, session_id)).revoked_at is None  # nothing written yet
+    async with unit_of_work(sessionmaker) as db:
+        await service.revoke_family(db, reused=raised.value, now=reuse_time)
 
     assert raised.value.session_id == session_id
     assert raised.value.user_id == user_id

@@ -81,8 +81,9 @@ async def rotate(
 ) -> IssuedRefresh:
     """Exchange a refresh token for its child. Reuse past the grace window revokes the family.
 
-    On reuse the revocation is flushed and then :class:`InvalidRefreshToken` raised — the caller
-    must commit the revocation even though the request fails (see ``commit_on`` in the endpoint).
+    Reuse raises :class:`RefreshTokenReused` without writing anything: the caller rolls this
+    unit of work back and revokes the family in one of its own (:func:`revoke_family`), so the
+    revocation commits although the request fails.
     """
     if not presented or len(presented) > MAX_TOKEN_LENGTH:
         raise InvalidRefreshToken("refresh token is malformed")
@@ -101,9 +102,6 @@ async def rotate(
         await db.refresh(token)
         spent_at = token.rotated_at
         if spent_at is None or now - spent_at > policy.reuse_grace:
-            await repository.revoke_sessions(
-                db, user_id=session.user_id, session_id=session.id, reason=REUSE_REASON, now=now
-            )
             raise RefreshTokenReused(session_id=session.id, user_id=session.user_id)
         if await repository.get_token_by_digest(db, token_digest(child)) is None:
             raise InvalidRefreshToken("refresh token was already exchanged")
@@ -119,6 +117,13 @@ class RefreshTokenReused(InvalidRefreshToken):
         super().__init__("refresh token was reused; the session has been revoked")
         self.session_id = session_id
         self.user_id = user_id
+
+
+async def revoke_family(db: AsyncSession, *, reused: RefreshTokenReused, now: datetime) -> None:
+    """Revoke the session whose spent refresh token came back (RFC 9700 §4.14.2)."""
+    await repository.revoke_sessions(
+        db, user_id=reused.user_id, session_id=reused.session_id, reason=REUSE_REASON, now=now
+    )
 
 
 async def list_active(
