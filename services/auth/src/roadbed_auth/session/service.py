@@ -143,6 +143,15 @@ async def revoke(
         raise SessionNotFound()
 
 
+async def revoke_all_matching(
+    db: AsyncSession, *, user_id: uuid.UUID, session_id: uuid.UUID, reason: str, now: datetime
+) -> int:
+    """Revoke the session if it is the user's and still live (logout is idempotent)."""
+    return await repository.revoke_sessions(
+        db, user_id=user_id, session_id=session_id, reason=reason, now=now
+    )
+
+
 async def revoke_all(
     db: AsyncSession,
     *,

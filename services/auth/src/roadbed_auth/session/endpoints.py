@@ -1,0 +1,182 @@
+"""HTTP endpoints of sessions: login, refresh, logout, list and end sessions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+
+from roadbed_auth.account import service as accounts
+from roadbed_auth.account.errors import InvalidCredentials
+from roadbed_auth.account.repository import get_user, role_names
+from roadbed_auth.components import AuthComponents, components, utc_now
+from roadbed_auth.context import RequestContext
+from roadbed_auth.session import service
+from roadbed_auth.session.errors import InvalidRefreshToken
+from roadbed_auth.session.models import LoginSession
+from roadbed_auth.session.revocation import end_sessions, revoke_access_token
+from roadbed_auth.session.schemas import LoginCreate, RefreshCreate, SessionRead, TokenRead
+from roadbed_auth.session.service import RefreshTokenReused
+from roadbed_core.db import unit_of_work
+from roadbed_core.tokens.claims import Claims
+from roadbed_core.tokens.fastapi import require_token
+
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+Components = Annotated[AuthComponents, Depends(components)]
+Authenticated = Annotated[Claims, Depends(require_token())]
+
+
+async def _token_response(
+    auth: AuthComponents,
+    *,
+    session: LoginSession,
+    refresh_token: str,
+    roles: list[str],
+    auth_time: datetime,
+) -> TokenRead:
+    minted = await auth.minter.mint(
+        subject=str(session.user_id),
+        client_id=session.client_id,
+        scope=session.scope,
+        roles=roles,
+        session_id=str(session.id),
+        auth_time=auth_time,
+    )
+    return TokenRead(
+        access_token=minted.token,
+        expires_in=minted.expires_in,
+        refresh_token=refresh_token,
+        session_id=session.id,
+    )
+
+
+def _session_id(claims: Claims) -> uuid.UUID | None:
+    sid = claims.raw.get("sid")
+    try:
+        return uuid.UUID(sid) if isinstance(sid, str) else None
+    except ValueError:
+        return None
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TokenRead)
+async def login(body: LoginCreate, request: Request, auth: Components) -> TokenRead:
+    """Sign in with email and password: an access token and a rotating refresh token.
+
+    Unknown address and wrong password get the same 401 after the same work; repeated failures
+    get 429 with ``Retry-After``.
+    """
+    context = RequestContext.from_request(request)
+    email = str(body.email)
+    await auth.login_throttle.check(ip=context.ip_address, account_key=email)
+    now = utc_now()
+    async with unit_of_work(auth.sessions) as db:
+        user = await accounts.authenticate(
+            db, email=email, password=body.password, hasher=auth.hasher, context=context, now=now
+        )
+        issued = None
+        if user is not None:
+            issued = await service.create(
+                db,
+                user_id=user.id,
+                client_id=auth.settings.first_party_client_id,
+                scope="",
+                amr="pwd",
+                user_agent=context.user_agent,
+                ip_address=context.ip_address,
+                now=now,
+                policy=auth.session_policy,
+            )
+            roles = role_names(user)
+    # The failed attempt's audit entry is committed above; only now is the failure answered.
+    if issued is None:
+        await auth.login_throttle.record_failure(ip=context.ip_address, account_key=email)
+        raise InvalidCredentials()
+    await auth.login_throttle.record_success(ip=context.ip_address, account_key=email)
+    return await _token_response(
+        auth, session=issued.session, refresh_token=issued.refresh_token, roles=roles, auth_time=now
+    )
+
+
+@router.post("/refresh", response_model=TokenRead)
+async def refresh(body: RefreshCreate, auth: Components) -> TokenRead:
+    """Exchange a refresh token for a new pair; a reused token ends its whole session."""
+    now = utc_now()
+    try:
+        async with unit_of_work(auth.sessions) as db:
+            issued = await service.rotate(
+                db, presented=body.refresh_token, now=now, policy=auth.session_policy
+            )
+            user = await get_user(db, issued.session.user_id)
+            if user is None or user.status != "active":
+                raise InvalidRefreshToken("the account of this session is not active")
+            roles = role_names(user)
+    except RefreshTokenReused as reused:
+        async with unit_of_work(auth.sessions) as db:
+            await service.revoke_family(db, reused=reused, now=now)
+        raise
+    return await _token_response(
+        auth,
+        session=issued.session,
+        refresh_token=issued.refresh_token,
+        roles=roles,
+        auth_time=issued.session.auth_time,
+    )
+
+
+@router.get("", response_model=list[SessionRead])
+async def list_sessions(claims: Authenticated, auth: Components) -> list[SessionRead]:
+    """The signed-in user's active sessions (device, created, last used)."""
+    current = _session_id(claims)
+    async with auth.sessions() as db:
+        sessions = await service.list_active(db, user_id=uuid.UUID(claims.sub), now=utc_now())
+    return [
+        SessionRead(
+            id=s.id,
+            client_id=s.client_id,
+            created_at=s.created_at,
+            last_used_at=s.last_used_at,
+            expires_at=s.expires_at,
+            user_agent=s.user_agent,
+            ip_address=s.ip_address,
+            current=s.id == current,
+        )
+        for s in sessions
+    ]
+
+
+@router.delete("/current", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(claims: Authenticated, auth: Components) -> None:
+    """Sign out here: this session's refresh tokens and this access token stop working."""
+    session_id = _session_id(claims)
+    now = utc_now()
+    if session_id is not None:
+        async with unit_of_work(auth.sessions) as db:
+            await service.revoke_all_matching(
+                db, user_id=uuid.UUID(claims.sub), session_id=session_id, reason="logout", now=now
+            )
+    await revoke_access_token(auth, jti=claims.jti, expires_at=claims.exp)
+
+
+@router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def end_session(session_id: uuid.UUID, claims: Authenticated, auth: Components) -> None:
+    """End one of the signed-in user's sessions (another user's answers 404)."""
+    async with unit_of_work(auth.sessions) as db:
+        await service.revoke(
+            db,
+            user_id=uuid.UUID(claims.sub),
+            session_id=session_id,
+            reason="ended_by_user",
+            now=utc_now(),
+        )
+
+
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT)
+async def logout_everywhere(claims: Authenticated, auth: Components) -> None:
+    """Sign out everywhere: every session and every access token of the user."""
+    async with unit_of_work(auth.sessions) as db:
+        await end_sessions(
+            db, auth=auth, user_id=uuid.UUID(claims.sub), reason="logout_everywhere", now=utc_now()
+        )
