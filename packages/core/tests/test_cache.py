@@ -274,9 +274,20 @@ async def test_async_memory_caches_share_their_store() -> None:
 # --- factories --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", [None, "memory://", "memory://anything"])
+@pytest.mark.parametrize("url", [None, "memory://"])
 def test_cache_from_url_gives_the_process_wide_store(url: str | None) -> None:
     assert cache_from_url(url) is shared_memory_store()
+
+
+def test_a_named_memory_url_gives_its_own_store_shared_by_name() -> None:
+    first = cache_from_url("memory://isolated-a")
+    again = async_cache_from_url("memory://isolated-a")
+    other = cache_from_url("memory://isolated-b")
+
+    assert first is not shared_memory_store()
+    assert isinstance(again, AsyncMemoryCache)
+    assert again.store is first
+    assert other is not first
 
 
 @pytest.mark.parametrize("url", [None, "memory://"])

@@ -243,6 +243,8 @@ class AsyncRedisCache:
 
 
 _shared_store = MemoryStore()
+_named_stores: dict[str, MemoryStore] = {}
+_named_lock = threading.Lock()
 
 
 def shared_memory_store() -> MemoryStore:
@@ -250,14 +252,29 @@ def shared_memory_store() -> MemoryStore:
     return _shared_store
 
 
-def cache_from_url(url: str | None) -> Cache:
-    """``redis://...`` gives Redis; ``None``/``memory://`` gives the process-wide in-memory store."""
-    if url is None or url.startswith("memory://"):
+def _memory_store(url: str | None) -> MemoryStore | None:
+    """``None`` or ``memory://`` is the shared store; ``memory://<name>`` a separate named one
+    (tests isolate themselves that way); anything else is not an in-memory URL."""
+    if url is None or url == "memory://":
         return _shared_store
+    if not url.startswith("memory://"):
+        return None
+    with _named_lock:
+        return _named_stores.setdefault(url.removeprefix("memory://"), MemoryStore())
+
+
+def cache_from_url(url: str | None) -> Cache:
+    """``redis://...`` gives Redis; ``None``/``memory://[name]`` an in-process store."""
+    store = _memory_store(url)
+    if store is not None:
+        return store
+    assert url is not None  # noqa: S101 - _memory_store handled None
     return RedisCache.from_url(url)
 
 
 def async_cache_from_url(url: str | None) -> AsyncCache:
-    if url is None or url.startswith("memory://"):
-        return AsyncMemoryCache(_shared_store)
+    store = _memory_store(url)
+    if store is not None:
+        return AsyncMemoryCache(store)
+    assert url is not None  # noqa: S101 - _memory_store handled None
     return AsyncRedisCache.from_url(url)

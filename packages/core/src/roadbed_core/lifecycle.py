@@ -110,16 +110,20 @@ async def event_plane(
     tasks: list[asyncio.Task[None]] = []
     async with AsyncExitStack() as stack:
         stack.push_async_callback(bus.close)
-        for lifecycle in chosen if relays else ():
-            relay_context = lifecycle.outbox_relay(bus)
-            if relay_context is None:
-                continue
-            relay = await stack.enter_async_context(relay_context)
-            stack.callback(add_commit_listener(relay.wake))
-            tasks.append(
-                asyncio.create_task(relay.run_forever(poll_interval=poll_interval, stop_event=stop))
-            )
+        # Setup sits inside the try: if a later relay fails to start, the ones already running
+        # are stopped before the stack disposes of their engines.
         try:
+            for lifecycle in chosen if relays else ():
+                relay_context = lifecycle.outbox_relay(bus)
+                if relay_context is None:
+                    continue
+                relay = await stack.enter_async_context(relay_context)
+                stack.callback(add_commit_listener(relay.wake))
+                tasks.append(
+                    asyncio.create_task(
+                        relay.run_forever(poll_interval=poll_interval, stop_event=stop)
+                    )
+                )
             yield
         finally:
             stop.set()

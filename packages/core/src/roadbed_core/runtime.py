@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from roadbed_core.cache import AsyncCache, async_cache_from_url
+from roadbed_core.cache import AsyncCache, AsyncRedisCache, async_cache_from_url
 from roadbed_core.db import make_async_engine, make_async_sessionmaker
 from roadbed_core.events.bus import EventBus
 from roadbed_core.events.inprocess import InProcessBus
@@ -64,6 +64,9 @@ class AsyncResources:
 
     async def aclose(self) -> None:
         await self.engine.dispose()
+        # Redis holds a connection pool; the in-process cache has nothing to close.
+        if isinstance(self.cache, AsyncRedisCache):
+            await self.cache.aclose()
 
 
 def async_resources(settings: ServiceSettings) -> AsyncResources:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import pytest
@@ -10,6 +13,10 @@ from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from roadbed_core.errors import PROBLEM_CONTENT_TYPE, ProblemError
+from roadbed_core.health import HealthRegistry
+from roadbed_core.integrations.fastapi import install
+from roadbed_core.logs import configure_logging, get_logger, reset_logging
+from roadbed_core.metrics import HttpMetrics
 from roadbed_core.tokens import Claims, TokenVerifier
 from roadbed_core.tokens.fastapi import install_token_verifier, optional_token, require_token
 
@@ -148,3 +155,43 @@ def test_app_without_a_verifier_fails_loudly(tokens: Any) -> None:
 
     with pytest.raises(RuntimeError, match="install_token_verifier"):
         TestClient(app).get("/me", headers=bearer(tokens.sign()))
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    configure_logging(json=True, level="INFO", stream=stream)
+    try:
+        yield stream
+    finally:
+        reset_logging()
+
+
+def test_the_verified_user_is_named_in_the_access_line_and_the_endpoint_logs(
+    verifier: TokenVerifier, tokens: Any, json_log: io.StringIO
+) -> None:
+    # given a service wired with install() whose endpoint logs something
+    app = FastAPI()
+    install_token_verifier(app, verifier)
+    install(
+        app,
+        service="shop",
+        health=HealthRegistry("shop"),
+        metrics=HttpMetrics("shop", process_collectors=False),
+    )
+
+    @app.get("/me")
+    async def me(claims: Annotated[Claims, Depends(require_token())]) -> dict[str, Any]:
+        """Any valid token."""
+        get_logger("shop.test").info("inside")
+        return {"sub": claims.sub}
+
+    # when a signed-in user calls it
+    response = TestClient(app).get("/me", headers=bearer(tokens.sign(sub="user-7")))
+
+    # then the endpoint's own line and the access line both carry the user id
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    by_event = {(line["logger"], line["event"]): line for line in lines}
+    assert response.status_code == 200
+    assert by_event[("shop.test", "inside")]["user_id"] == "user-7"
+    assert by_event[("roadbed.access", "request")]["user_id"] == "user-7"

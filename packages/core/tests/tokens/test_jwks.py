@@ -6,6 +6,7 @@ Fetches go over real HTTP to the local ``jwks_endpoint`` server; time is a hand-
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from roadbed_core.tokens import InvalidToken, JwksClient, TokenKeysUnavailable
+from roadbed_core.tokens.jwks import MAX_JWKS_BYTES
 
 
 def client_for(endpoint: Any, clock: Any, **options: Any) -> JwksClient:
@@ -297,9 +299,33 @@ def test_cached_keys_keep_working_while_the_endpoint_is_down(
     assert jwks_endpoint.fetches == 3
 
 
-def test_oversized_jwks_is_rejected(jwks_endpoint: Any, clock: Any) -> None:
-    jwks_endpoint.raw_body = b'{"keys": [], "padding": "' + b"x" * 600_000 + b'"}'
+def _padded_jwks(endpoint: Any, size: int) -> bytes:
+    """The endpoint's valid JWKS, padded with an ignored member to about ``size`` bytes."""
+    return json.dumps({**endpoint.document, "padding": "x" * size}).encode()
+
+
+def test_jwks_just_under_the_size_cap_is_accepted(jwks_endpoint: Any, clock: Any) -> None:
+    jwks_endpoint.raw_body = _padded_jwks(jwks_endpoint, MAX_JWKS_BYTES - 20_000)
+    jwks = client_for(jwks_endpoint, clock)
+
+    assert jwks.get_signing_key("rsa-1").kid == "rsa-1"
+
+
+def test_oversized_jwks_is_rejected_even_though_its_keys_are_valid(
+    jwks_endpoint: Any, clock: Any
+) -> None:
+    jwks_endpoint.raw_body = _padded_jwks(jwks_endpoint, MAX_JWKS_BYTES)
     jwks = client_for(jwks_endpoint, clock)
 
     with pytest.raises(TokenKeysUnavailable):
         jwks.get_signing_key("rsa-1")
+
+
+async def test_oversized_jwks_is_rejected_by_the_async_fetch_too(
+    jwks_endpoint: Any, clock: Any
+) -> None:
+    jwks_endpoint.raw_body = _padded_jwks(jwks_endpoint, MAX_JWKS_BYTES)
+    jwks = client_for(jwks_endpoint, clock)
+
+    with pytest.raises(TokenKeysUnavailable):
+        await jwks.aget_signing_key("rsa-1")

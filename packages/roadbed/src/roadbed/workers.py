@@ -19,8 +19,18 @@ async def run_relays(specs: list[ServiceSpec], *, stop: asyncio.Event | None = N
     """Relay each service's outbox to its configured RabbitMQ until SIGINT/SIGTERM (or ``stop``)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
         loop.add_signal_handler(signum, stop.set)
+    try:
+        await _relay_until(specs, stop)
+    finally:
+        # The loop may outlive this call (tests, an embedding caller): give the signals back.
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+
+
+async def _relay_until(specs: list[ServiceSpec], stop: asyncio.Event) -> None:
     async with AsyncExitStack() as stack:
         for spec in specs:
             lifecycle = spec.load_lifecycle()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import DeclarativeBase
 
+from roadbed_auth.keys.tables import define_signing_keys_table
 from roadbed_core.db import new_metadata
 from roadbed_core.events.outbox import define_inbox_table, define_outbox_table
 
@@ -18,3 +19,5 @@ class Base(DeclarativeBase):
 outbox = define_outbox_table(metadata)
 #: Events this service has consumed, so redeliveries are no-ops.
 inbox = define_inbox_table(metadata)
+#: Token signing keys, private halves encrypted at rest (roadbed_auth.keys).
+signing_keys = define_signing_keys_table(metadata)

@@ -37,10 +37,12 @@ from sqlalchemy.orm import Session, scoped_session
 
 from roadbed_core.events.envelope import CloudEvent
 from roadbed_core.events.relay import (
+    BatchOutcome,
     BlockingDeliver,
     BlockingOutboxStore,
     Deliver,
-    parse_outbox_payload,
+    deliver_rows,
+    deliver_rows_blocking,
 )
 from roadbed_core.events.wakeup import notify_outbox_committed
 
@@ -138,34 +140,22 @@ def _pending_rows(table: Table, limit: int) -> Select[tuple[str, str]]:
     )
 
 
-class _Batch:
-    """What one batch delivered, and where it stopped (shared by the sync and async stores)."""
-
-    def __init__(self) -> None:
-        self.delivered: list[str] = []
-        self.failed: list[str] = []
-        self.error: Exception | None = None
-
-    def mark_statements(self, table: Table) -> list[Any]:
-        statements: list[Any] = []
-        if self.delivered:
-            statements.append(
-                update(table)
-                .where(table.c.id.in_(self.delivered))
-                .values(published_at=datetime.now(UTC))
-            )
-        if self.failed:
-            statements.append(
-                update(table)
-                .where(table.c.id.in_(self.failed))
-                .values(attempts=table.c.attempts + 1)
-            )
-        return statements
-
-    def result(self) -> int:
-        if self.error is not None:
-            raise self.error
-        return len(self.delivered)
+def _mark_statements(table: Table, outcome: BatchOutcome) -> list[Any]:
+    """Mark the delivered rows published and count an attempt on the failed ones."""
+    statements: list[Any] = []
+    if outcome.delivered:
+        statements.append(
+            update(table)
+            .where(table.c.id.in_(outcome.delivered))
+            .values(published_at=datetime.now(UTC))
+        )
+    if outcome.failed:
+        statements.append(
+            update(table)
+            .where(table.c.id.in_(outcome.failed))
+            .values(attempts=table.c.attempts + 1)
+        )
+    return statements
 
 
 class SqlAlchemyOutboxStore:
@@ -176,26 +166,14 @@ class SqlAlchemyOutboxStore:
         self._table = table
 
     async def publish_pending(self, *, limit: int, deliver: Deliver) -> int:
-        batch = _Batch()
         async with self._engine.begin() as connection:
             rows: Sequence[Any] = (
                 await connection.execute(_pending_rows(self._table, limit))
             ).all()
-            for event_id, payload in rows:
-                cloud_event = parse_outbox_payload(event_id, payload)
-                if cloud_event is None:
-                    batch.failed.append(event_id)
-                    continue
-                try:
-                    await deliver(cloud_event)
-                except Exception as exc:  # stop here; what was published is still marked
-                    batch.failed.append(event_id)
-                    batch.error = exc
-                    break
-                batch.delivered.append(event_id)
-            for statement in batch.mark_statements(self._table):
+            outcome = await deliver_rows(rows, deliver)
+            for statement in _mark_statements(self._table, outcome):
                 await connection.execute(statement)
-        return batch.result()
+        return outcome.result()
 
 
 class SqlAlchemySyncOutboxStore(BlockingOutboxStore):
@@ -206,21 +184,9 @@ class SqlAlchemySyncOutboxStore(BlockingOutboxStore):
         self._table = table
 
     def publish_pending_blocking(self, *, limit: int, deliver: BlockingDeliver) -> int:
-        batch = _Batch()
         with self._engine.begin() as connection:
             rows: Sequence[Any] = connection.execute(_pending_rows(self._table, limit)).all()
-            for event_id, payload in rows:
-                cloud_event = parse_outbox_payload(event_id, payload)
-                if cloud_event is None:
-                    batch.failed.append(event_id)
-                    continue
-                try:
-                    deliver(cloud_event)
-                except Exception as exc:  # stop here; what was published is still marked
-                    batch.failed.append(event_id)
-                    batch.error = exc
-                    break
-                batch.delivered.append(event_id)
-            for statement in batch.mark_statements(self._table):
+            outcome = deliver_rows_blocking(rows, deliver)
+            for statement in _mark_statements(self._table, outcome):
                 connection.execute(statement)
-        return batch.result()
+        return outcome.result()

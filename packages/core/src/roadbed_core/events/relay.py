@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from roadbed_core.events.bus import EventPublisher
 from roadbed_core.events.envelope import CloudEvent, EventFormatError
@@ -85,6 +86,63 @@ def parse_outbox_payload(event_id: object, payload: str) -> CloudEvent | None:
     except EventFormatError:
         logger.exception("outbox row %s holds a corrupt envelope; skipping it", event_id)
         return None
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    """What one batch delivered, which rows failed, and the error that stopped it (if any).
+
+    Every store marks ``delivered`` published and bumps ``attempts`` of ``failed`` in the batch's
+    transaction, then calls :meth:`result`.
+    """
+
+    delivered: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    error: Exception | None = None
+
+    def result(self) -> int:
+        """How many rows were published; re-raises the delivery error once the marks are in."""
+        if self.error is not None:
+            raise self.error
+        return len(self.delivered)
+
+
+async def deliver_rows(rows: Iterable[tuple[Any, str]], deliver: Deliver) -> BatchOutcome:
+    """Deliver ``(event id, payload)`` rows in order, stopping at the first delivery failure."""
+    outcome = BatchOutcome()
+    for event_id, payload in rows:
+        cloud_event = parse_outbox_payload(event_id, payload)
+        if cloud_event is None:
+            outcome.failed.append(str(event_id))
+            continue
+        try:
+            await deliver(cloud_event)
+        except Exception as exc:  # stop here; what was published is still marked
+            outcome.failed.append(str(event_id))
+            outcome.error = exc
+            break
+        outcome.delivered.append(str(event_id))
+    return outcome
+
+
+def deliver_rows_blocking(
+    rows: Iterable[tuple[Any, str]], deliver: BlockingDeliver
+) -> BatchOutcome:
+    """:func:`deliver_rows` for the blocking stores (same rules, blocking ``deliver``)."""
+    outcome = BatchOutcome()
+    for event_id, payload in rows:
+        cloud_event = parse_outbox_payload(event_id, payload)
+        if cloud_event is None:
+            outcome.failed.append(str(event_id))
+            continue
+        try:
+            deliver(cloud_event)
+        except Exception as exc:  # stop here; what was published is still marked
+            outcome.failed.append(str(event_id))
+            outcome.error = exc
+            break
+        outcome.delivered.append(str(event_id))
+    return outcome
 
 
 class OutboxRelay:

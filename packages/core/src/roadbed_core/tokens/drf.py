@@ -31,6 +31,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from roadbed_core.errors import ProblemError
+from roadbed_core.logs import bind_user_id
 from roadbed_core.tokens.authorization import token_from_authorization
 from roadbed_core.tokens.claims import Claims, check_access
 from roadbed_core.tokens.errors import bearer_challenge
@@ -98,6 +99,8 @@ class RoadbedTokenAuthentication(BaseAuthentication):
             # request.user would run authentication again and raise again.
             request._not_authenticated()  # type: ignore[attr-defined]
             raise
+        # Every later log line of this request names the user (the middleware unbinds it).
+        bind_user_id(claims.sub)
         return TokenUser(claims), claims
 
     def authenticate_header(self, request: Request) -> str:

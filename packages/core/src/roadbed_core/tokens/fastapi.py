@@ -22,6 +22,7 @@ from typing import Annotated, Final
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from roadbed_core.logs import bind_user_id
 from roadbed_core.tokens.claims import Claims, check_access
 from roadbed_core.tokens.errors import MissingToken
 from roadbed_core.tokens.verifier import TokenVerifier
@@ -53,6 +54,13 @@ def verifier_from_app(request: Request) -> TokenVerifier:
     return verifier
 
 
+def _remember(request: Request, claims: Claims) -> None:
+    # The observability middleware reads ``scope["state"]["claims"]`` for the access line's
+    # user id; binding it also stamps every log line the endpoint writes from here on.
+    request.state.claims = claims
+    bind_user_id(claims.sub)
+
+
 def require_token(
     *,
     scopes: Iterable[str] = (),
@@ -66,6 +74,7 @@ def require_token(
         if credentials is None:
             raise MissingToken()
         claims = await verifier_getter(request).averify(credentials.credentials)
+        _remember(request, claims)
         check_access(claims, scopes=wanted_scopes, roles=wanted_roles)
         return claims
 
@@ -85,6 +94,8 @@ def optional_token(
     async def dependency(request: Request, credentials: Credentials) -> Claims | None:
         if credentials is None:
             return None
-        return await verifier_getter(request).averify(credentials.credentials)
+        claims = await verifier_getter(request).averify(credentials.credentials)
+        _remember(request, claims)
+        return claims
 
     return dependency

@@ -24,6 +24,7 @@ from typing import Final, ParamSpec, TypeVar
 
 from flask import Flask, current_app, g, request
 
+from roadbed_core.logs import bind_user_id
 from roadbed_core.tokens.authorization import token_from_authorization
 from roadbed_core.tokens.claims import Claims, check_access
 from roadbed_core.tokens.errors import MissingToken
@@ -58,7 +59,12 @@ def current_claims() -> Claims | None:
 
 def _claims_from_request() -> Claims | None:
     token = token_from_authorization(request.headers.get("Authorization"))
-    return None if token is None else get_verifier().verify(token)
+    if token is None:
+        return None
+    claims = get_verifier().verify(token)
+    # Every later log line of this request names the user (the request hooks unbind it).
+    bind_user_id(claims.sub)
+    return claims
 
 
 def require_token(

@@ -19,6 +19,7 @@ JWKS is ignored, so no published key can ever act as a shared secret.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 import weakref
@@ -314,19 +315,30 @@ class JwksClient:
     def _fetch_sync(self) -> Mapping[str, Any]:
         if self._loader is not None:
             return self._loader()
-        with httpx.Client(timeout=self.timeout) as client:
-            return _document(
-                client.get(self._require_url(), headers={"Accept": "application/json"})
-            )
+        with (
+            httpx.Client(timeout=self.timeout) as client,
+            client.stream("GET", self._require_url(), headers=_ACCEPT_JSON) as response,
+        ):
+            response.raise_for_status()
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                _append_capped(body, chunk)
+        return _document(body)
 
     async def _fetch_async(self) -> Mapping[str, Any]:
         if self._loader is not None:
             return self._loader()
         # A client per fetch: fetches are rare, and a shared AsyncClient would be bound to
         # whichever event loop created it.
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
-            response = await client.get(self._require_url(), headers={"Accept": "application/json"})
-        return _document(response)
+        async with (
+            httpx.AsyncClient(timeout=self.timeout) as client,
+            client.stream("GET", self._require_url(), headers=_ACCEPT_JSON) as response,
+        ):
+            response.raise_for_status()
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                _append_capped(body, chunk)
+        return _document(body)
 
     def _require_url(self) -> str:
         if self.url is None:  # pragma: no cover - guarded by the constructor
@@ -342,11 +354,18 @@ class JwksClient:
         return lock
 
 
-def _document(response: httpx.Response) -> Mapping[str, Any]:
-    response.raise_for_status()
-    if len(response.content) > MAX_JWKS_BYTES:
+_ACCEPT_JSON: Final = {"Accept": "application/json"}
+
+
+def _append_capped(body: bytearray, chunk: bytes) -> None:
+    # Read in chunks and stop at the cap: a wrong URL serving gigabytes must not be buffered.
+    body += chunk
+    if len(body) > MAX_JWKS_BYTES:
         raise ValueError(f"JWKS response is larger than {MAX_JWKS_BYTES} bytes")
-    document = response.json()
+
+
+def _document(body: bytes | bytearray) -> Mapping[str, Any]:
+    document = json.loads(body)
     if not isinstance(document, Mapping):
         raise ValueError("JWKS response is not a JSON object")
     return document

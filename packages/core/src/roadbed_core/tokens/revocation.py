@@ -65,7 +65,10 @@ def _not_before(when: datetime | None, retain_for: timedelta) -> tuple[bytes, fl
     if retain_for <= timedelta(0):
         raise ValueError("retain_for must be positive")
     ttl = (moment + retain_for - datetime.now(UTC)).total_seconds()
-    return str(math.floor(moment.timestamp())).encode(), max(ttl, 1.0)
+    # Rounded up: ``iat`` has whole seconds, so a token issued in the same second as the
+    # revocation cannot be told apart from one issued just before it — both are revoked. The
+    # issuer waits out that second before minting for this subject again (auth's minter does).
+    return str(math.ceil(moment.timestamp())).encode(), max(ttl, 1.0)
 
 
 def revoke_token(cache: Cache, jti: str, expires_at: datetime) -> None:
@@ -85,7 +88,8 @@ def revoke_user_tokens_before(
     *,
     retain_for: timedelta = DEFAULT_NOT_BEFORE_RETENTION,
 ) -> None:
-    """Revoke every token of ``sub`` issued before ``when`` (default: now, truncated to the second).
+    """Revoke every token of ``sub`` issued before ``when`` (default: now), to the second: tokens
+    issued within ``when``'s second are revoked too (see :func:`not_before_of`).
 
     The last write wins. Callers pass "now", so concurrent revocations land within the same
     moment and no compare-and-set is needed.
@@ -104,6 +108,18 @@ async def arevoke_user_tokens_before(
     """Async :func:`revoke_user_tokens_before`."""
     value, ttl = _not_before(when, retain_for)
     await cache.set(subject_key(sub), value, ttl=ttl)
+
+
+async def anot_before_of(cache: AsyncCache, sub: str) -> int | None:
+    """The subject's revocation threshold (Unix seconds): tokens with ``iat`` below it are revoked.
+
+    An issuer minting for ``sub`` right after a revocation must not put an ``iat`` below this.
+    """
+    value = await cache.get(subject_key(sub))
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
 
 
 def _revoked(claims: Claims, denylisted: bytes | None, not_before: bytes | None) -> bool:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from roadbed_core.events.bus import Handler
 from roadbed_core.events.django.models import InboxEvent, OutboxEvent
 from roadbed_core.events.envelope import CloudEvent
-from roadbed_core.events.relay import BlockingDeliver, BlockingOutboxStore, parse_outbox_payload
+from roadbed_core.events.relay import BlockingDeliver, BlockingOutboxStore, deliver_rows_blocking
 from roadbed_core.events.wakeup import notify_outbox_committed
 
 #: A Django consumer's business logic; it runs inside the transaction that records the event.
@@ -63,9 +63,6 @@ class DjangoOutboxStore(BlockingOutboxStore):
             close_old_connections()
 
     def _publish_batch(self, limit: int, deliver: BlockingDeliver) -> int:
-        delivered: list[str] = []
-        failed: list[str] = []
-        error: Exception | None = None
         with transaction.atomic(using=self._using):
             pending = (
                 OutboxEvent.objects.using(self._using)
@@ -74,26 +71,13 @@ class DjangoOutboxStore(BlockingOutboxStore):
             )
             if connections[self._using].features.has_select_for_update_skip_locked:
                 pending = pending.select_for_update(skip_locked=True)
-            for event_id, payload in pending.values_list("id", "payload")[:limit]:
-                cloud_event = parse_outbox_payload(event_id, payload)
-                if cloud_event is None:
-                    failed.append(str(event_id))
-                    continue
-                try:
-                    deliver(cloud_event)
-                except Exception as exc:  # stop here; what was published is still marked
-                    failed.append(str(event_id))
-                    error = exc
-                    break
-                delivered.append(str(event_id))
+            outcome = deliver_rows_blocking(pending.values_list("id", "payload")[:limit], deliver)
             rows = OutboxEvent.objects.using(self._using)
-            if delivered:
-                rows.filter(id__in=delivered).update(published_at=timezone.now())
-            if failed:
-                rows.filter(id__in=failed).update(attempts=F("attempts") + 1)
-        if error is not None:
-            raise error
-        return len(delivered)
+            if outcome.delivered:
+                rows.filter(id__in=outcome.delivered).update(published_at=timezone.now())
+            if outcome.failed:
+                rows.filter(id__in=outcome.failed).update(attempts=F("attempts") + 1)
+        return outcome.result()
 
 
 def idempotent_consumer(
