@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,14 +15,13 @@ from roadbed_auth.app import create_app
 from roadbed_auth.base import outbox
 from roadbed_auth.config import AuthSettings
 from roadbed_auth.lifecycle import lifecycle
-from roadbed_core.cache import MemoryStore
 from roadbed_core.db import upgrade
 
 PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(params=["embedded", pytest.param("production", marks=pytest.mark.services)])
-def settings(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[AuthSettings]:
+def settings(request: pytest.FixtureRequest, tmp_path: Any) -> AuthSettings:
     if request.param == "embedded":
         database, cache = f"sqlite:///{tmp_path}/auth.db", f"memory://{tmp_path.name}"
     else:
@@ -31,7 +30,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[AuthSett
             request.getfixturevalue("redis_url"),
         )
     upgrade(lifecycle.migrations, database)
-    yield AuthSettings(
+    return AuthSettings(
         database_url=database,
         cache_url=cache,
         # Cheap hashes keep the suite fast; the benchmark and one test use the OWASP cost.
@@ -89,6 +88,3 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD)
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-__all__ = ["PASSWORD", "MemoryStore", "bearer", "login", "outbox_events", "register_and_verify"]
