@@ -15,7 +15,9 @@ runner = CliRunner()
 COMMANDS = ["up", "serve", "relay", "worker", "migrate", "seed"]
 
 
-@pytest.mark.parametrize("command", [[], *([name] for name in COMMANDS)])
+@pytest.mark.parametrize(
+    "command", [[], ["auth"], ["auth", "rotate-keys"], *([name] for name in COMMANDS)]
+)
 def test_every_command_has_help(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
 
@@ -75,3 +77,28 @@ def test_unknown_service_is_a_usage_error() -> None:
 
     assert result.exit_code == 2
     assert "unknown service 'billing'" in result.output
+
+
+def test_auth_rotate_keys_publishes_new_keys_before_they_sign() -> None:
+    runner.invoke(app, ["migrate", "auth"])
+    runner.invoke(app, ["auth", "rotate-keys"])  # bootstraps the first keys if there are none
+
+    result = runner.invoke(app, ["auth", "rotate-keys", "--algorithm", "RS256"])
+
+    assert result.exit_code == 0, result.output
+    lines = [
+        line.split()
+        for line in result.output.splitlines()
+        if line.startswith("  ") and "RS256" in line
+    ]
+    states = sorted(line[0] for line in lines if line[0] in {"pending", "active"})
+    assert states == ["active", "pending"]
+
+
+def test_auth_rotate_keys_refuses_an_unconfigured_algorithm() -> None:
+    runner.invoke(app, ["migrate", "auth"])
+
+    result = runner.invoke(app, ["auth", "rotate-keys", "--algorithm", "HS256"])
+
+    assert result.exit_code == 2
+    assert "not configured for HS256" in result.output

@@ -162,5 +162,36 @@ def worker(
     serve("notify", host=host, port=port, workers=1, threads=1, backpressure=None)
 
 
+auth_app = typer.Typer(help="Operate the auth service.", no_args_is_help=True)
+app.add_typer(auth_app, name="auth")
+
+
+@auth_app.command("rotate-keys")
+def rotate_keys(
+    algorithm: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--algorithm", "-a", help="Rotate only this algorithm (repeatable): RS256, ES256."
+        ),
+    ] = None,
+) -> None:
+    """Start a signing-key rotation: new keys are published now and sign after the overlap."""
+    from roadbed_auth.base import signing_keys
+    from roadbed_auth.config import get_settings
+    from roadbed_auth.keys.cli import rotate_keys as run_rotation
+    from roadbed_auth.keys.factory import key_service_from_settings
+
+    settings = get_settings()
+    try:
+        run_rotation(
+            database_url=settings.database,
+            service=key_service_from_settings(settings, table=signing_keys),
+            algorithms=algorithm,
+        )
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(code=2) from None
+
+
 def main() -> None:
     app()
