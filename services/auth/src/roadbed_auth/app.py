@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from roadbed_auth.account.endpoints import router as account_router
+from roadbed_auth.admin.endpoints import router as admin_router
 from roadbed_auth.base import signing_keys
 from roadbed_auth.components import AuthComponents
 from roadbed_auth.config import AuthSettings, get_settings
@@ -139,6 +140,6 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         title="Roadbed auth",
         description="Identity: accounts, argon2id passwords, JWT access tokens, rotating refresh "
         "tokens, roles, and an OAuth2 / OpenID Connect provider with JWKS.",
-        routers=(wellknown_router, account_router, session_router),
+        routers=(wellknown_router, account_router, session_router, admin_router),
         extra_lifespan=auth_lifespan,
     )

@@ -88,3 +88,14 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD)
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def grant_role_directly(app: FastAPI, email: str, role: str) -> None:
+    """Test set-up: make an account staff or admin without going through the admin API."""
+    from datetime import UTC, datetime
+
+    from roadbed_auth.account.models import User, UserRole
+
+    async with app.state.resources.sessions() as db, db.begin():
+        user_id = (await db.execute(select(User.id).where(User.email == email))).scalar_one()
+        db.add(UserRole(user_id=user_id, role=role, granted_at=datetime.now(UTC)))

@@ -12,6 +12,7 @@ from roadbed_auth.account.models import User
 from roadbed_auth.account.repository import role_names
 from roadbed_auth.account.schemas import (
     Accepted,
+    AccountDeletion,
     EmailVerification,
     PasswordChange,
     PasswordResetConfirm,
@@ -25,6 +26,7 @@ from roadbed_auth.session.revocation import end_sessions
 from roadbed_core.db import unit_of_work
 from roadbed_core.tokens.claims import Claims
 from roadbed_core.tokens.fastapi import require_token
+from roadbed_core.tokens.revocation import arevoke_user_tokens_before
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -86,6 +88,25 @@ async def read_me(claims: Authenticated, auth: Components) -> UserRead:
     return user_read(user)
 
 
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_me(
+    body: AccountDeletion, request: Request, claims: Authenticated, auth: Components
+) -> None:
+    """Delete the signed-in account for good (password required); every token of it stops working."""
+    now = utc_now()
+    async with unit_of_work(auth.sessions) as db:
+        user = await service.get_or_raise(db, user_id=uuid.UUID(claims.sub))
+        await service.delete_account(
+            db,
+            user=user,
+            password=body.password,
+            hasher=auth.hasher,
+            context=RequestContext.from_request(request),
+            now=now,
+        )
+    await arevoke_user_tokens_before(auth.cache, claims.sub, now)
+
+
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
 async def change_password(
     body: PasswordChange, request: Request, claims: Authenticated, auth: Components
@@ -109,7 +130,7 @@ async def change_password(
         if body.end_other_sessions:
             await end_sessions(
                 db,
-                auth=auth,
+                cache=auth.cache,
                 user_id=user.id,
                 reason="password_changed",
                 now=now,
@@ -149,4 +170,4 @@ async def confirm_password_reset(
             context=RequestContext.from_request(request),
             now=now,
         )
-        await end_sessions(db, auth=auth, user_id=user.id, reason="password_reset", now=now)
+        await end_sessions(db, cache=auth.cache, user_id=user.id, reason="password_reset", now=now)

@@ -110,3 +110,13 @@ class UserRead(BaseModel):
     roles: list[str]
     mfa_enabled: bool
     created_at: datetime
+
+
+class AccountDeletion(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"password": "correct horse battery staple"}]},
+    )
+
+    #: Deleting is irreversible: the password proves it is the owner at the keyboard.
+    password: Password

@@ -12,25 +12,20 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roadbed_auth.account import repository
 from roadbed_auth.account.errors import InvalidCredentials, InvalidOneTimeToken
+from roadbed_auth.account.events import emit, emit_user_deleted, emit_user_updated
 from roadbed_auth.account.models import OneTimeToken, TokenPurpose, User, UserStatus
 from roadbed_auth.account.roles import DEFAULT_ROLES
 from roadbed_auth.audit import service as audit
-from roadbed_auth.base import outbox
 from roadbed_auth.context import RequestContext
 from roadbed_auth.password.hasher import PasswordHasher
 from roadbed_auth.password.policy import PasswordPolicy
 from roadbed_core.errors import NotFound
-from roadbed_core.events.envelope import new_event
-from roadbed_core.events.outbox import add_event_async
-
-SOURCE = "/auth"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +47,6 @@ def normalise_email(email: str) -> str:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-async def _emit(db: AsyncSession, event_type: str, data: dict[str, Any], *, subject: str) -> None:
-    await add_event_async(
-        db, new_event(type=event_type, source=SOURCE, data=data, subject=subject), table=outbox
-    )
 
 
 async def _issue_link(
@@ -97,7 +86,7 @@ async def register(
     password_hash = await hasher.hash(password)  # paid either way: equal timing
     existing = await repository.get_user_by_email(db, email)
     if existing is not None:
-        await _emit(
+        await emit(
             db,
             "roadbed.auth.registration.duplicate_attempted.v1",
             {
@@ -136,7 +125,7 @@ async def register(
         subject_id=user.id,
         actor_id=user.id,
     )
-    await _emit(
+    await emit(
         db,
         "roadbed.auth.user.registered.v1",
         {
@@ -147,7 +136,7 @@ async def register(
         },
         subject=str(user.id),
     )
-    await _emit(
+    await emit(
         db,
         "roadbed.auth.email_verification.requested.v1",
         {
@@ -182,7 +171,7 @@ async def verify_email(
         subject_id=user.id,
         actor_id=user.id,
     )
-    await _emit(db, "roadbed.auth.user.updated.v1", _user_data(user), subject=str(user.id))
+    await emit_user_updated(db, user)
     return user
 
 
@@ -258,7 +247,7 @@ async def request_password_reset(
         subject_id=user.id,
         details={"known": True},
     )
-    await _emit(
+    await emit(
         db,
         "roadbed.auth.password_reset.requested.v1",
         {
@@ -348,11 +337,30 @@ async def _set_password(db: AsyncSession, *, user: User, password_hash: str, now
     await db.flush()
 
 
-def _user_data(user: User) -> dict[str, Any]:
-    return {
-        "user_id": str(user.id),
-        "email": user.email,
-        "display_name": user.display_name,
-        "email_verified": user.email_verified_at is not None,
-        "roles": repository.role_names(user),
-    }
+async def delete_account(
+    db: AsyncSession,
+    *,
+    user: User,
+    password: str,
+    hasher: PasswordHasher,
+    context: RequestContext,
+    now: datetime,
+) -> None:
+    """Erase the account (sessions and tokens go with it); other services anonymise on the event."""
+    if not (await hasher.verify(stored_hash=user.password_hash, password=password)).ok:
+        await audit.record(
+            db,
+            action="account.delete_failed",
+            context=context,
+            now=now,
+            subject_id=user.id,
+            actor_id=user.id,
+        )
+        raise InvalidCredentials("the password is not correct")
+    user_id = str(user.id)
+    await audit.record(
+        db, action="account.deleted", context=context, now=now, subject_id=user.id, actor_id=user.id
+    )
+    await db.delete(user)
+    await db.flush()
+    await emit_user_deleted(db, user_id)

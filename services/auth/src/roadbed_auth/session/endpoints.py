@@ -157,7 +157,7 @@ async def logout(claims: Authenticated, auth: Components) -> None:
             await service.revoke_all_matching(
                 db, user_id=uuid.UUID(claims.sub), session_id=session_id, reason="logout", now=now
             )
-    await revoke_access_token(auth, jti=claims.jti, expires_at=claims.exp)
+    await revoke_access_token(auth.cache, jti=claims.jti, expires_at=claims.exp)
 
 
 @router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -178,5 +178,9 @@ async def logout_everywhere(claims: Authenticated, auth: Components) -> None:
     """Sign out everywhere: every session and every access token of the user."""
     async with unit_of_work(auth.sessions) as db:
         await end_sessions(
-            db, auth=auth, user_id=uuid.UUID(claims.sub), reason="logout_everywhere", now=utc_now()
+            db,
+            cache=auth.cache,
+            user_id=uuid.UUID(claims.sub),
+            reason="logout_everywhere",
+            now=utc_now(),
         )

@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roadbed_auth.session import service
+from roadbed_core.cache import AsyncCache
 from roadbed_core.tokens.revocation import arevoke_token, arevoke_user_tokens_before
-
-if TYPE_CHECKING:
-    from roadbed_auth.components import AuthComponents
 
 
 async def end_sessions(
     db: AsyncSession,
     *,
-    auth: AuthComponents,
+    cache: AsyncCache,
     user_id: uuid.UUID,
     reason: str,
     now: datetime,
@@ -34,9 +31,9 @@ async def end_sessions(
         db, user_id=user_id, reason=reason, now=now, keep_session_id=keep_session_id
     )
     if keep_session_id is None:
-        await arevoke_user_tokens_before(auth.cache, str(user_id), now)
+        await arevoke_user_tokens_before(cache, str(user_id), now)
     return ended
 
 
-async def revoke_access_token(auth: AuthComponents, *, jti: str, expires_at: datetime) -> None:
-    await arevoke_token(auth.cache, jti, expires_at)
+async def revoke_access_token(cache: AsyncCache, *, jti: str, expires_at: datetime) -> None:
+    await arevoke_token(cache, jti, expires_at)

@@ -1,0 +1,1 @@
+"""Administration of accounts: search, roles, disable/enable, force logout."""
