@@ -19,6 +19,9 @@ from roadbed_auth.keys.errors import SigningKeyUnavailable
 from roadbed_auth.keys.factory import key_service_from_settings
 from roadbed_auth.keys.issuer import AccessTokenIssuer
 from roadbed_auth.keys.keyring import SigningKeyRing
+from roadbed_auth.mfa.endpoints import router as mfa_router
+from roadbed_auth.mfa.service import MfaKeys
+from roadbed_auth.mfa.totp import TotpReplayGuard
 from roadbed_auth.minting import SessionTokenMinter
 from roadbed_auth.password.hasher import Argon2Parameters, PasswordHasher
 from roadbed_auth.password.policy import PasswordPolicy
@@ -103,6 +106,15 @@ def build_components(
             window=HOUR,
             identifier_secret=throttle_secret,
         ),
+        mfa_keys=MfaKeys(current=settings.mfa_encryption_key.get_secret_value().encode()),
+        totp_guard=TotpReplayGuard(resources.cache),
+        mfa_throttle=LoginThrottle(
+            resources.cache,
+            identifier_secret=throttle_secret,
+            name="mfa",
+            account_rule=account_rule,
+            ip_rule=ip_rule,
+        ),
         minter=SessionTokenMinter(issuer, audience=settings.token_audience, cache=resources.cache),
         verifier=verifier,
     )
@@ -140,6 +152,6 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         title="Roadbed auth",
         description="Identity: accounts, argon2id passwords, JWT access tokens, rotating refresh "
         "tokens, roles, and an OAuth2 / OpenID Connect provider with JWKS.",
-        routers=(wellknown_router, account_router, session_router, admin_router),
+        routers=(wellknown_router, account_router, session_router, mfa_router, admin_router),
         extra_lifespan=auth_lifespan,
     )

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from roadbed_auth.account.service import AccountPolicy
 from roadbed_auth.config import AuthSettings
+from roadbed_auth.mfa.service import MfaKeys
+from roadbed_auth.mfa.totp import TotpReplayGuard
 from roadbed_auth.password.hasher import PasswordHasher
 from roadbed_auth.password.policy import PasswordPolicy
 from roadbed_auth.session.service import SessionPolicy
@@ -57,6 +59,11 @@ class AuthComponents:
     reset_limiter: RateLimiter
     minter: AccessTokenMinter
     verifier: TokenVerifier
+    mfa_keys: MfaKeys
+    totp_guard: TotpReplayGuard
+    #: Second-factor attempts are counted apart from passwords (a right password must not
+    #: clear the failures of a six-digit code being guessed).
+    mfa_throttle: LoginThrottle
 
     @property
     def account_policy(self) -> AccountPolicy:

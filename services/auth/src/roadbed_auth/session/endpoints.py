@@ -7,12 +7,15 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from roadbed_auth.account import service as accounts
 from roadbed_auth.account.errors import InvalidCredentials
 from roadbed_auth.account.repository import get_user, role_names
 from roadbed_auth.components import AuthComponents, components, utc_now
 from roadbed_auth.context import RequestContext
+from roadbed_auth.mfa import service as mfa
+from roadbed_auth.mfa.schemas import MfaCompletion
 from roadbed_auth.session import service
 from roadbed_auth.session.errors import InvalidRefreshToken
 from roadbed_auth.session.models import LoginSession
@@ -61,12 +64,35 @@ def _session_id(claims: Claims) -> uuid.UUID | None:
         return None
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TokenRead)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TokenRead,
+    responses={
+        401: {
+            "description": "Wrong credentials, or (``code: mfa_required``) the password was right and "
+            "the second factor is due: complete with ``POST /v1/sessions/mfa`` and the ``mfa_token``.",
+            "content": {
+                "application/problem+json": {
+                    "example": {
+                        "type": "urn:roadbed:problem:mfa_required",
+                        "title": "A second factor is required",
+                        "status": 401,
+                        "code": "mfa_required",
+                        "mfa_token": "…",
+                        "methods": ["totp", "recovery_code"],
+                    }
+                }
+            },
+        }
+    },
+)
 async def login(body: LoginCreate, request: Request, auth: Components) -> TokenRead:
     """Sign in with email and password: an access token and a rotating refresh token.
 
     Unknown address and wrong password get the same 401 after the same work; repeated failures
-    get 429 with ``Retry-After``.
+    get 429 with ``Retry-After``. With two-factor authentication on, a 401 ``mfa_required``
+    carries the token for the second step.
     """
     context = RequestContext.from_request(request)
     email = str(body.email)
@@ -77,26 +103,77 @@ async def login(body: LoginCreate, request: Request, auth: Components) -> TokenR
             db, email=email, password=body.password, hasher=auth.hasher, context=context, now=now
         )
         issued = None
-        if user is not None:
-            issued = await service.create(
-                db,
-                user_id=user.id,
-                client_id=auth.settings.first_party_client_id,
-                scope="",
-                amr="pwd",
-                user_agent=context.user_agent,
-                ip_address=context.ip_address,
-                now=now,
-                policy=auth.session_policy,
+        if user is not None and user.mfa_enabled_at is None:
+            issued = await _open_session(
+                db, auth, user_id=user.id, amr="pwd", context=context, now=now
             )
             roles = role_names(user)
     # The failed attempt's audit entry is committed above; only now is the failure answered.
-    if issued is None:
+    if user is None:
         await auth.login_throttle.record_failure(ip=context.ip_address, account_key=email)
         raise InvalidCredentials()
     await auth.login_throttle.record_success(ip=context.ip_address, account_key=email)
+    if issued is None:
+        token = await mfa.open_challenge(auth.cache, user_id=user.id)
+        raise mfa.MfaRequired(extra={"mfa_token": token, "methods": ["totp", "recovery_code"]})
     return await _token_response(
         auth, session=issued.session, refresh_token=issued.refresh_token, roles=roles, auth_time=now
+    )
+
+
+@router.post("/mfa", status_code=status.HTTP_201_CREATED, response_model=TokenRead)
+async def complete_login(body: MfaCompletion, request: Request, auth: Components) -> TokenRead:
+    """Second sign-in step: a TOTP code (each works once) or a recovery code (each works once)."""
+    context = RequestContext.from_request(request)
+    user_id = await mfa.read_challenge(auth.cache, body.mfa_token)
+    await auth.mfa_throttle.check(ip=context.ip_address, account_key=str(user_id))
+    now = utc_now()
+    try:
+        async with unit_of_work(auth.sessions) as db:
+            user = await accounts.get_or_raise(db, user_id=user_id)
+            method = await mfa.verify_second_factor(
+                db,
+                user=user,
+                code=body.code,
+                recovery_code=body.recovery_code,
+                keys=auth.mfa_keys,
+                guard=auth.totp_guard,
+                context=context,
+                now=now,
+            )
+            await mfa.close_challenge(auth.cache, body.mfa_token)
+            issued = await _open_session(
+                db, auth, user_id=user.id, amr=f"pwd {method} mfa", context=context, now=now
+            )
+            roles = role_names(user)
+    except mfa.InvalidMfaCode:
+        await auth.mfa_throttle.record_failure(ip=context.ip_address, account_key=str(user_id))
+        raise
+    await auth.mfa_throttle.record_success(ip=context.ip_address, account_key=str(user_id))
+    return await _token_response(
+        auth, session=issued.session, refresh_token=issued.refresh_token, roles=roles, auth_time=now
+    )
+
+
+async def _open_session(
+    db: AsyncSession,
+    auth: AuthComponents,
+    *,
+    user_id: uuid.UUID,
+    amr: str,
+    context: RequestContext,
+    now: datetime,
+) -> service.IssuedRefresh:
+    return await service.create(
+        db,
+        user_id=user_id,
+        client_id=auth.settings.first_party_client_id,
+        scope="",
+        amr=amr,
+        user_agent=context.user_agent,
+        ip_address=context.ip_address,
+        now=now,
+        policy=auth.session_policy,
     )
 
 
