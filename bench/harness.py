@@ -59,10 +59,12 @@ def _pin(core: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def server(command: Sequence[str], port: int, env: dict[str, str] | None = None) -> Iterator[None]:
-    """Run ``command`` (which must listen on ``port``) on core 0 until the block ends."""
+def server(
+    command: Sequence[str], port: int, env: dict[str, str] | None = None, *, pin: bool = True
+) -> Iterator[None]:
+    """Run ``command`` (which must listen on ``port``), on core 0 when ``pin``, until the block ends."""
     process = subprocess.Popen(
-        [*_pin(0), *command],
+        [*(_pin(0) if pin else []), *command],
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -284,7 +284,19 @@ async def test_tampered_payload_is_rejected(
     assert await reason_for(verify, verifier, f"{header}.{forged}.{signature}") == "bad_signature"
 
 
-@pytest.mark.parametrize("token", ["", "abc", "a.b.c", "a.b", "....."])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "abc",
+        "a.b.c",
+        "a.b",
+        ".....",
+        "eyJ0eXAiOiJhdCtqd3QifQ$.e30.sig",  # a character outside base64url in the header
+        "WyJub3QiLCJhbiIsIm9iamVjdCJd.e30.sig",  # header JSON that is not an object
+        "eyJ0eXAiOiJhdCtqd3QifQ." + "A" * 9000,  # longer than any token we would accept
+    ],
+)
 async def test_garbage_is_malformed(verify: Verify, verifier: TokenVerifier, token: str) -> None:
     assert await reason_for(verify, verifier, token) == "malformed"
 

@@ -75,3 +75,15 @@ async def grant_roles(db: AsyncSession, *, user: User, roles: Sequence[str], now
     for role in roles:
         db.add(UserRole(user_id=user.id, role=role, granted_at=now))
     await db.flush()
+
+
+async def set_password_hash(
+    db: AsyncSession, *, user_id: uuid.UUID, password_hash: str, now: datetime
+) -> None:
+    """Replace the stored hash (a transparent upgrade at sign-in: the password itself is unchanged)."""
+    await db.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(password_hash=password_hash, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )

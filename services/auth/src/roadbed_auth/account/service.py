@@ -23,7 +23,7 @@ from roadbed_auth.account.models import OneTimeToken, TokenPurpose, User, UserSt
 from roadbed_auth.account.roles import DEFAULT_ROLES
 from roadbed_auth.audit import service as audit
 from roadbed_auth.context import RequestContext
-from roadbed_auth.password.hasher import PasswordHasher
+from roadbed_auth.password.hasher import PasswordHasher, VerifyResult
 from roadbed_auth.password.policy import PasswordPolicy
 from roadbed_core.errors import NotFound
 
@@ -175,26 +175,54 @@ async def verify_email(
     return user
 
 
-async def authenticate(
-    db: AsyncSession,
-    *,
-    email: str,
-    password: str,
-    hasher: PasswordHasher,
-    context: RequestContext,
-    now: datetime,
-) -> User | None:
-    """The user whose password this is, or None (after an equal amount of work). Audited both ways."""
-    email = normalise_email(email)
-    user = await repository.get_user_by_email(db, email)
+@dataclass(frozen=True, slots=True)
+class PasswordCheck:
+    """The outcome of checking a password, made with no database transaction open."""
+
+    user: User | None
+    result: VerifyResult | None
+
+    @property
+    def accepted(self) -> bool:
+        return (
+            self.user is not None
+            and self.result is not None
+            and self.result.ok
+            and self.user.status == UserStatus.ACTIVE
+        )
+
+
+async def find_for_login(db: AsyncSession, *, email: str) -> User | None:
+    """Read the account (with roles) for a sign-in; a short read, before any slow work."""
+    return await repository.get_user_by_email(db, normalise_email(email))
+
+
+async def check_password(
+    *, user: User | None, password: str, hasher: PasswordHasher
+) -> PasswordCheck:
+    """Verify the password against the account — or a dummy hash, so unknown addresses cost the same.
+
+    Runs outside any transaction: a ~20 ms hash must not hold a database connection or lock.
+    """
     if user is None:
         await hasher.verify_dummy(password)
+        return PasswordCheck(user=None, result=None)
+    return PasswordCheck(
+        user=user, result=await hasher.verify(stored_hash=user.password_hash, password=password)
+    )
+
+
+async def record_authentication(
+    db: AsyncSession, *, check: PasswordCheck, context: RequestContext, now: datetime
+) -> User | None:
+    """Audit the attempt and upgrade an outdated hash; the signed-in user, or None."""
+    user, result = check.user, check.result
+    if user is None or result is None:
         await audit.record(
             db, action="login.failed", context=context, now=now, details={"reason": "credentials"}
         )
         return None
-    result = await hasher.verify(stored_hash=user.password_hash, password=password)
-    if not result.ok or user.status != UserStatus.ACTIVE:
+    if not check.accepted:
         reason = "credentials" if not result.ok else "disabled"
         await audit.record(
             db,
@@ -206,12 +234,12 @@ async def authenticate(
         )
         return None
     if result.new_hash is not None:  # parameters changed or an imported legacy hash: upgrade now
-        user.password_hash = result.new_hash
-        user.updated_at = now
+        await repository.set_password_hash(
+            db, user_id=user.id, password_hash=result.new_hash, now=now
+        )
     await audit.record(
         db, action="login.succeeded", context=context, now=now, subject_id=user.id, actor_id=user.id
     )
-    await db.flush()
     return user
 
 

@@ -97,11 +97,12 @@ async def login(body: LoginCreate, request: Request, auth: Components) -> TokenR
     context = RequestContext.from_request(request)
     email = str(body.email)
     await auth.login_throttle.check(ip=context.ip_address, account_key=email)
+    async with auth.sessions() as db:  # a short read; the hash below holds no connection
+        account = await accounts.find_for_login(db, email=email)
+    check = await accounts.check_password(user=account, password=body.password, hasher=auth.hasher)
     now = utc_now()
     async with unit_of_work(auth.sessions) as db:
-        user = await accounts.authenticate(
-            db, email=email, password=body.password, hasher=auth.hasher, context=context, now=now
-        )
+        user = await accounts.record_authentication(db, check=check, context=context, now=now)
         issued = None
         if user is not None and user.mfa_enabled_at is None:
             issued = await _open_session(
