@@ -55,6 +55,10 @@ class ServiceLifecycle(Protocol):
         ...
 
 
+class SeedRefused(RuntimeError):
+    """A seeder declined to run (demo data has no place in production)."""
+
+
 def no_seed() -> list[str]:
     return []
 

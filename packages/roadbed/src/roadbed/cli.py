@@ -42,8 +42,14 @@ def _migrate(specs: list[ServiceSpec]) -> None:
 
 
 def _seed(specs: list[ServiceSpec]) -> None:
+    from roadbed_core.lifecycle import SeedRefused
+
     for spec in specs:
-        created = spec.load_lifecycle().seed()
+        try:
+            created = spec.load_lifecycle().seed()
+        except SeedRefused as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(code=2) from None
         summary = ", ".join(created) if created else "nothing new"
         console.print(f"[green]seeded[/] {spec.name}: {summary}")
 

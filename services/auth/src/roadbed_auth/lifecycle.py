@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from roadbed_auth.config import get_settings
+from roadbed_auth.seed import seed
 from roadbed_auth.tables import outbox
 from roadbed_core.lifecycle import SqlAlchemyLifecycle
 
@@ -12,4 +13,5 @@ lifecycle = SqlAlchemyLifecycle(
     settings=get_settings,
     migrations=Path(__file__).parent / "migrations",
     outbox=outbox,
+    seeder=seed,
 )
