@@ -8,8 +8,9 @@ from fastapi.testclient import TestClient
 
 from roadbed_core.testing.operational import check_operational_endpoints
 from roadbed_notify.app import create_app
-from roadbed_notify.config import NotifySettings
+from roadbed_notify.config import NotifySettings, get_settings
 from roadbed_notify.lifecycle import lifecycle
+from roadbed_notify.runtime import NotifySubscriber
 
 
 def test_operational_endpoints(tmp_path: Path) -> None:
@@ -26,3 +27,7 @@ def test_operational_endpoints(tmp_path: Path) -> None:
 
 def test_notify_consumes_and_publishes_nothing_itself() -> None:
     assert lifecycle.outbox is None
+
+
+def test_the_cli_and_the_composition_get_the_consumers_with_environment_settings() -> None:
+    assert lifecycle.subscribers == (NotifySubscriber(get_settings),)

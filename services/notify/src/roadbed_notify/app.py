@@ -14,12 +14,14 @@ from fastapi import FastAPI
 from roadbed_core.lifecycle import event_plane
 from roadbed_core.runtime import bus_from_settings, create_fastapi_service
 from roadbed_notify.config import NotifySettings, get_settings
-from roadbed_notify.lifecycle import lifecycle
+from roadbed_notify.lifecycle import build_lifecycle
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
     """Build the worker process app: consumers run for the app's lifetime."""
     settings = settings or get_settings()
+    # The consumers use these settings too, not whatever the environment holds.
+    lifecycle = build_lifecycle(lambda: settings)
 
     @asynccontextmanager
     async def consume(_app: FastAPI) -> AsyncIterator[None]:
