@@ -165,3 +165,31 @@ def test_roadbed_up_serves_everything_and_stops_cleanly_on_ctrl_c(tmp_path: Path
     assert returncode == 0, output
     assert "Application shutdown complete" in output
     assert "Traceback" not in output
+
+
+def test_registering_in_auth_mails_a_verification_link_through_notify(client: TestClient) -> None:
+    """auth's outbox -> relay (woken by the commit) -> in-process bus -> notify -> var/mail."""
+    from email import message_from_bytes, policy
+
+    from roadbed_core.settings import var_dir
+
+    mail = var_dir() / "mail"
+    before = set(mail.glob("*.eml")) if mail.exists() else set()
+    email = "newcomer@example.com"
+
+    response = client.post(
+        "/auth/v1/accounts",
+        json={"email": email, "password": "correct horse battery staple", "display_name": "Newcomer"},
+    )
+
+    assert response.status_code == 202
+    deadline = time.monotonic() + 15
+    while not (new := set(mail.glob("*.eml")) - before if mail.exists() else set()):
+        assert time.monotonic() < deadline, "no email arrived in var/mail"
+        time.sleep(0.1)
+    [path] = new
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert message["To"] == f"Newcomer <{email}>"
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert "http://127.0.0.1:8000/auth/verify-email?token=" in body.get_content()
