@@ -90,12 +90,15 @@ async def test_the_unit_of_work_commits_or_rolls_back(tmp_path: Path) -> None:
         await connection.run_sync(metadata.create_all)
     sessions = make_async_sessionmaker(engine)
 
-    async with unit_of_work(sessions) as db:
-        await db.execute(insert(events).values(id=1, at=datetime.now(UTC)))
-    with pytest.raises(RuntimeError, match="boom"):
+    async def failing_insert() -> None:
         async with unit_of_work(sessions) as db:
             await db.execute(insert(events).values(id=2, at=datetime.now(UTC)))
             raise RuntimeError("boom")
+
+    async with unit_of_work(sessions) as db:
+        await db.execute(insert(events).values(id=1, at=datetime.now(UTC)))
+    with pytest.raises(RuntimeError, match="boom"):
+        await failing_insert()
     async with sessions() as db:
         ids = (await db.execute(select(events.c.id))).scalars().all()
     await engine.dispose()
