@@ -34,7 +34,9 @@ HASH_THREADS = 2
 
 def raw_argon2_verifies_per_second(seconds: float) -> float:
     """The ceiling: OWASP argon2id verifies on ``HASH_THREADS`` threads, nothing else."""
-    hasher = argon2.PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=argon2.Type.ID)  # OWASP
+    hasher = argon2.PasswordHasher(
+        time_cost=2, memory_cost=19 * 1024, parallelism=1, type=argon2.Type.ID
+    )  # OWASP
     stored = hasher.hash(PASSWORD)
     deadline = time.perf_counter() + seconds
     counts = [0] * HASH_THREADS
@@ -62,11 +64,16 @@ def _wrk_login(url: str, seconds: int) -> tuple[float, int]:
         "end\n"
     )
     output = subprocess.run(
-        ["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(script), url], check=True, capture_output=True, text=True
+        ["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(script), url],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     script.unlink()
     rate = float(output.split("Requests/sec:")[1].split()[0])
-    non_2xx = int(output.split("Non-2xx or 3xx responses:")[1].split()[0]) if "Non-2xx" in output else 0
+    non_2xx = (
+        int(output.split("Non-2xx or 3xx responses:")[1].split()[0]) if "Non-2xx" in output else 0
+    )
     return rate, non_2xx
 
 
@@ -88,10 +95,22 @@ def login_storm(seconds: int) -> tuple[float, int, list[float]]:
         "ROADBED_AUTH_PASSWORD_HASH_WORKERS": str(HASH_THREADS),
         # A benchmark logs in one account over and over: no throttling on success anyway.
     }
-    subprocess.run([sys.executable, "-m", "bench.auth_server"], env={**os.environ, **env}, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "bench.auth_server"], env={**os.environ, **env}, check=True
+    )
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "roadbed_auth.app:create_app", "--factory", "--port", str(port),
-               "--log-level", "warning", "--no-access-log"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "roadbed_auth.app:create_app",
+        "--factory",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     samples: list[float] = []
     with server(command, port, env=env, pin=False):
         base = f"http://127.0.0.1:{port}"
@@ -121,15 +140,30 @@ def verification_rates(seconds: float) -> tuple[float, float]:
     public_jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
     public_jwk |= {"kid": "bench", "alg": "RS256", "use": "sig"}
     now = int(time.time())
-    claims = {"iss": "http://bench/auth", "sub": "user-1", "aud": "roadbed", "exp": now + 3600, "iat": now,
-              "jti": "j" * 22, "client_id": "roadbed", "scope": "", "roles": ["customer"]}
+    claims = {
+        "iss": "http://bench/auth",
+        "sub": "user-1",
+        "aud": "roadbed",
+        "exp": now + 3600,
+        "iat": now,
+        "jti": "j" * 22,
+        "client_id": "roadbed",
+        "scope": "",
+        "roles": ["customer"],
+    }
     token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "bench", "typ": "at+jwt"})
-    verifier = TokenVerifier(JwksClient.from_jwks({"keys": [public_jwk]}), issuer="http://bench/auth",
-                             audience="roadbed", revocation=RevocationList(async_cache=AsyncMemoryCache()))
+    verifier = TokenVerifier(
+        JwksClient.from_jwks({"keys": [public_jwk]}),
+        issuer="http://bench/auth",
+        audience="roadbed",
+        revocation=RevocationList(async_cache=AsyncMemoryCache()),
+    )
     public_key = key.public_key()
 
     def bare() -> None:
-        jwt.decode(token, public_key, algorithms=["RS256"], audience="roadbed", issuer="http://bench/auth")
+        jwt.decode(
+            token, public_key, algorithms=["RS256"], audience="roadbed", issuer="http://bench/auth"
+        )
 
     async def through_core(deadline: float) -> int:
         count = 0

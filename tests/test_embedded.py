@@ -179,7 +179,11 @@ def test_registering_in_auth_mails_a_verification_link_through_notify(client: Te
 
     response = client.post(
         "/auth/v1/accounts",
-        json={"email": email, "password": "correct horse battery staple", "display_name": "Newcomer"},
+        json={
+            "email": email,
+            "password": "correct horse battery staple",
+            "display_name": "Newcomer",
+        },
     )
 
     assert response.status_code == 202
