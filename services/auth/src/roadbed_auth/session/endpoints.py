@@ -11,13 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from roadbed_auth.account import service as accounts
 from roadbed_auth.account.errors import InvalidCredentials
-from roadbed_auth.account.repository import get_user, role_names
+from roadbed_auth.account.repository import role_names
 from roadbed_auth.components import AuthComponents, components, utc_now
 from roadbed_auth.context import RequestContext
 from roadbed_auth.mfa import service as mfa
 from roadbed_auth.mfa.schemas import MfaCompletion
 from roadbed_auth.session import service
-from roadbed_auth.session.errors import InvalidRefreshToken
 from roadbed_auth.session.models import LoginSession
 from roadbed_auth.session.revocation import end_sessions, revoke_access_token
 from roadbed_auth.session.schemas import LoginCreate, RefreshCreate, SessionRead, TokenRead
@@ -187,10 +186,7 @@ async def refresh(body: RefreshCreate, auth: Components) -> TokenRead:
             issued = await service.rotate(
                 db, presented=body.refresh_token, now=now, policy=auth.session_policy
             )
-            user = await get_user(db, issued.session.user_id)
-            if user is None or user.status != "active":
-                raise InvalidRefreshToken("the account of this session is not active")
-            roles = role_names(user)
+            roles = role_names(await service.active_owner(db, session=issued.session))
     except RefreshTokenReused as reused:
         async with unit_of_work(auth.sessions) as db:
             await service.revoke_family(db, reused=reused, now=now)

@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from roadbed_auth.account.models import User, UserStatus
+from roadbed_auth.account.repository import get_user
 from roadbed_auth.session import repository
 from roadbed_auth.session.errors import InvalidRefreshToken, SessionNotFound
 from roadbed_auth.session.models import LoginSession, RefreshToken
@@ -117,6 +119,14 @@ class RefreshTokenReused(InvalidRefreshToken):
         super().__init__("refresh token was reused; the session has been revoked")
         self.session_id = session_id
         self.user_id = user_id
+
+
+async def active_owner(db: AsyncSession, *, session: LoginSession) -> User:
+    """The account a refreshed session belongs to; a disabled or deleted one ends the grant."""
+    user = await get_user(db, session.user_id)
+    if user is None or user.status != UserStatus.ACTIVE:
+        raise InvalidRefreshToken("the account of this session is not active")
+    return user
 
 
 async def revoke_family(db: AsyncSession, *, reused: RefreshTokenReused, now: datetime) -> None:
