@@ -23,6 +23,8 @@ from roadbed_auth.mfa.endpoints import router as mfa_router
 from roadbed_auth.mfa.service import MfaKeys
 from roadbed_auth.mfa.totp import TotpReplayGuard
 from roadbed_auth.minting import SessionTokenMinter
+from roadbed_auth.oauth.components import start_oauth
+from roadbed_auth.oauth.endpoints import router as oauth_router
 from roadbed_auth.password.hasher import Argon2Parameters, PasswordHasher
 from roadbed_auth.password.policy import PasswordPolicy
 from roadbed_auth.session.endpoints import router as session_router
@@ -141,6 +143,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         components = build_components(settings, resources, keyring)
         app.state.keyring = keyring
         app.state.auth = components
+        app.state.oauth = await start_oauth(components, keyring)
         install_token_verifier(app, components.verifier)
         try:
             yield
@@ -152,6 +155,13 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         title="Roadbed auth",
         description="Identity: accounts, argon2id passwords, JWT access tokens, rotating refresh "
         "tokens, roles, and an OAuth2 / OpenID Connect provider with JWKS.",
-        routers=(wellknown_router, account_router, session_router, mfa_router, admin_router),
+        routers=(
+            wellknown_router,
+            account_router,
+            session_router,
+            mfa_router,
+            admin_router,
+            oauth_router,
+        ),
         extra_lifespan=auth_lifespan,
     )
