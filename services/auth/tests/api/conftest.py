@@ -99,3 +99,16 @@ async def grant_role_directly(app: FastAPI, email: str, role: str) -> None:
     async with app.state.resources.sessions() as db, db.begin():
         user_id = (await db.execute(select(User.id).where(User.email == email))).scalar_one()
         db.add(UserRole(user_id=user_id, role=role, granted_at=datetime.now(UTC)))
+
+
+async def audit_actions(app: FastAPI, action: str) -> int:
+    """How many audit entries of ``action`` are committed."""
+    from sqlalchemy import func
+
+    from roadbed_auth.audit.models import AuditEntry
+
+    async with app.state.resources.sessions() as db:
+        count = await db.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
+        )
+    return int(count or 0)

@@ -7,7 +7,7 @@ import uuid
 import httpx
 from fastapi import FastAPI
 
-from .conftest import PASSWORD, bearer, login, outbox_events, register_and_verify
+from .conftest import PASSWORD, audit_actions, bearer, login, outbox_events, register_and_verify
 
 NEW_PASSWORD = "an entirely different passphrase"
 ACCEPTED = {
@@ -125,6 +125,7 @@ async def test_change_password_needs_the_current_one_and_ends_other_sessions(
 
     assert wrong.status_code == 401
     assert wrong.json()["code"] == "invalid_credentials"
+    assert await audit_actions(app, "password.change.refused") == 1  # committed despite the 401
     assert changed.status_code == 204
     refreshed_elsewhere = await client.post(
         "/v1/sessions/refresh", json={"refresh_token": elsewhere["refresh_token"]}

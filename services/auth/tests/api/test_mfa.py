@@ -145,7 +145,8 @@ async def test_guessing_codes_is_throttled(client: httpx.AsyncClient, app: FastA
     locked = await client.post("/v1/sessions/mfa", json={"mfa_token": challenge, "code": right})
 
     assert locked.status_code == 429
-    assert locked.headers["retry-after"] == "60"
+    # The lockout is 60 s from the fifth failure; the wall clock may have ticked since.
+    assert int(locked.headers["retry-after"]) in (59, 60)
 
 
 async def test_a_password_reset_does_not_bypass_the_second_factor(

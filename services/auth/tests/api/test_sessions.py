@@ -107,7 +107,8 @@ async def test_repeated_failures_lock_the_account_with_retry_after(
     locked = await client.post("/v1/sessions", json={"email": email, "password": PASSWORD})
 
     assert locked.status_code == 429
-    assert locked.headers["retry-after"] == "60"
+    # The lockout is 60 s from the fifth failure; the wall clock may have ticked since.
+    assert int(locked.headers["retry-after"]) in (59, 60)
     assert locked.json()["code"] == "too_many_attempts"
 
 

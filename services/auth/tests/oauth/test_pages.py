@@ -327,7 +327,7 @@ async def test_repeated_failures_are_throttled_with_retry_after(
 
     assert statuses == [400] * 5
     assert throttled.status_code == 429
-    assert throttled.headers["retry-after"] == "60"
+    assert int(throttled.headers["retry-after"]) in (59, 60)  # the wall clock may have ticked
     assert "Too many failed attempts" in throttled.text
 
 

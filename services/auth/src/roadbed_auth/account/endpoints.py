@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 
 from roadbed_auth.account import service
+from roadbed_auth.account.confirmation import confirm_password_or_raise
 from roadbed_auth.account.models import User
 from roadbed_auth.account.repository import role_names
 from roadbed_auth.account.schemas import (
@@ -93,17 +94,15 @@ async def delete_me(
     body: AccountDeletion, request: Request, claims: Authenticated, auth: Components
 ) -> None:
     """Delete the signed-in account for good (password required); every token of it stops working."""
+    context = RequestContext.from_request(request)
+    user_id = uuid.UUID(claims.sub)
+    await confirm_password_or_raise(
+        auth, user_id=user_id, password=body.password, action="account.delete", context=context
+    )
     now = utc_now()
     async with unit_of_work(auth.sessions) as db:
-        user = await service.get_or_raise(db, user_id=uuid.UUID(claims.sub))
-        await service.delete_account(
-            db,
-            user=user,
-            password=body.password,
-            hasher=auth.hasher,
-            context=RequestContext.from_request(request),
-            now=now,
-        )
+        user = await service.get_or_raise(db, user_id=user_id)
+        await service.delete_account(db, user=user, context=context, now=now)
     await arevoke_user_tokens_before(auth.cache, claims.sub, now)
 
 
@@ -113,6 +112,13 @@ async def change_password(
 ) -> None:
     """Change the password (the current one is required); other sessions end unless asked not to."""
     context = RequestContext.from_request(request)
+    await confirm_password_or_raise(
+        auth,
+        user_id=uuid.UUID(claims.sub),
+        password=body.current_password,
+        action="password.change",
+        context=context,
+    )
     now = utc_now()
     current_session = claims.raw.get("sid")
     async with unit_of_work(auth.sessions) as db:
@@ -120,7 +126,6 @@ async def change_password(
         await service.change_password(
             db,
             user=user,
-            current_password=body.current_password,
             new_password=body.new_password,
             hasher=auth.hasher,
             checker=auth.password_policy,

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from roadbed_auth.account import repository
-from roadbed_auth.account.errors import InvalidCredentials, InvalidOneTimeToken
+from roadbed_auth.account.errors import InvalidOneTimeToken
 from roadbed_auth.account.events import emit, emit_user_deleted, emit_user_updated
 from roadbed_auth.account.models import OneTimeToken, TokenPurpose, User, UserStatus
 from roadbed_auth.account.roles import DEFAULT_ROLES
@@ -320,27 +320,36 @@ async def reset_password(
     return user
 
 
+async def password_matches(*, user: User, password: str, hasher: PasswordHasher) -> bool:
+    """Re-check the signed-in user's password before a sensitive change (no transaction open)."""
+    return (await hasher.verify(stored_hash=user.password_hash, password=password)).ok
+
+
+async def record_failed_confirmation(
+    db: AsyncSession, *, user_id: uuid.UUID, action: str, context: RequestContext, now: datetime
+) -> None:
+    """Audit a wrong password on a sensitive change, in a transaction of its own that commits."""
+    await audit.record(
+        db,
+        action=f"{action}.refused",
+        context=context,
+        now=now,
+        subject_id=user_id,
+        actor_id=user_id,
+    )
+
+
 async def change_password(
     db: AsyncSession,
     *,
     user: User,
-    current_password: str,
     new_password: str,
     hasher: PasswordHasher,
     checker: PasswordPolicy,
     context: RequestContext,
     now: datetime,
 ) -> None:
-    if not (await hasher.verify(stored_hash=user.password_hash, password=current_password)).ok:
-        await audit.record(
-            db,
-            action="password.change_failed",
-            context=context,
-            now=now,
-            subject_id=user.id,
-            actor_id=user.id,
-        )
-        raise InvalidCredentials("the current password is not correct")
+    """Set a new password; the caller confirmed the current one (:func:`password_matches`)."""
     await checker.check(
         new_password, email=user.email, display_name=user.display_name, field="new_password"
     )
@@ -366,25 +375,12 @@ async def _set_password(db: AsyncSession, *, user: User, password_hash: str, now
 
 
 async def delete_account(
-    db: AsyncSession,
-    *,
-    user: User,
-    password: str,
-    hasher: PasswordHasher,
-    context: RequestContext,
-    now: datetime,
+    db: AsyncSession, *, user: User, context: RequestContext, now: datetime
 ) -> None:
-    """Erase the account (sessions and tokens go with it); other services anonymise on the event."""
-    if not (await hasher.verify(stored_hash=user.password_hash, password=password)).ok:
-        await audit.record(
-            db,
-            action="account.delete_failed",
-            context=context,
-            now=now,
-            subject_id=user.id,
-            actor_id=user.id,
-        )
-        raise InvalidCredentials("the password is not correct")
+    """Erase the account (sessions and tokens go with it); other services anonymise on the event.
+
+    The caller confirmed the password first (:func:`password_matches`).
+    """
     user_id = str(user.id)
     await audit.record(
         db, action="account.deleted", context=context, now=now, subject_id=user.id, actor_id=user.id

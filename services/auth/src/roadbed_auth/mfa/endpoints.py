@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 
 from roadbed_auth.account import service as accounts
+from roadbed_auth.account.confirmation import confirm_password_or_raise
 from roadbed_auth.components import AuthComponents, components, utc_now
 from roadbed_auth.context import RequestContext
 from roadbed_auth.mfa import service
@@ -27,18 +28,34 @@ Components = Annotated[AuthComponents, Depends(components)]
 Authenticated = Annotated[Claims, Depends(require_token())]
 
 
+async def _confirm(
+    auth: AuthComponents,
+    claims: Claims,
+    body: PasswordConfirmation,
+    request: Request,
+    *,
+    action: str,
+) -> None:
+    await confirm_password_or_raise(
+        auth,
+        user_id=uuid.UUID(claims.sub),
+        password=body.password,
+        action=action,
+        context=RequestContext.from_request(request),
+    )
+
+
 @router.post("/totp", status_code=status.HTTP_201_CREATED, response_model=TotpEnrollmentRead)
 async def start_totp(
-    body: PasswordConfirmation, claims: Authenticated, auth: Components
+    body: PasswordConfirmation, request: Request, claims: Authenticated, auth: Components
 ) -> TotpEnrollmentRead:
     """Start TOTP enrolment (password required): add the secret to an authenticator app, then confirm."""
+    await _confirm(auth, claims, body, request, action="mfa.enrol")
     async with unit_of_work(auth.sessions) as db:
         user = await accounts.get_or_raise(db, user_id=uuid.UUID(claims.sub))
         enrollment = await service.start_enrollment(
             db,
             user=user,
-            password=body.password,
-            hasher=auth.hasher,
             keys=auth.mfa_keys,
             now=utc_now(),
         )
@@ -69,13 +86,12 @@ async def regenerate_codes(
     body: PasswordConfirmation, request: Request, claims: Authenticated, auth: Components
 ) -> RecoveryCodesRead:
     """Replace every recovery code (password required); the old ones stop working."""
+    await _confirm(auth, claims, body, request, action="mfa.recovery_codes")
     async with unit_of_work(auth.sessions) as db:
         user = await accounts.get_or_raise(db, user_id=uuid.UUID(claims.sub))
         codes = await service.regenerate_recovery_codes(
             db,
             user=user,
-            password=body.password,
-            hasher=auth.hasher,
             context=RequestContext.from_request(request),
             now=utc_now(),
         )
@@ -87,13 +103,12 @@ async def turn_off(
     body: PasswordConfirmation, request: Request, claims: Authenticated, auth: Components
 ) -> None:
     """Turn two-factor authentication off (password required)."""
+    await _confirm(auth, claims, body, request, action="mfa.disable")
     async with unit_of_work(auth.sessions) as db:
         user = await accounts.get_or_raise(db, user_id=uuid.UUID(claims.sub))
         await service.disable(
             db,
             user=user,
-            password=body.password,
-            hasher=auth.hasher,
             context=RequestContext.from_request(request),
             now=utc_now(),
         )

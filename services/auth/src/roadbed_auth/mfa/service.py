@@ -18,7 +18,6 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from roadbed_auth.account.errors import InvalidCredentials
 from roadbed_auth.account.models import RecoveryCode, User
 from roadbed_auth.audit import service as audit
 from roadbed_auth.context import RequestContext
@@ -30,7 +29,6 @@ from roadbed_auth.mfa.totp import (
     provisioning_uri,
     verify_totp,
 )
-from roadbed_auth.password.hasher import PasswordHasher
 from roadbed_core.cache import AsyncCache
 from roadbed_core.errors import BadRequest, Conflict, Unauthorized
 
@@ -86,22 +84,17 @@ class MfaKeys:
         )
 
 
-async def _require_password(hasher: PasswordHasher, user: User, password: str) -> None:
-    if not (await hasher.verify(stored_hash=user.password_hash, password=password)).ok:
-        raise InvalidCredentials("the password is not correct")
-
-
 async def start_enrollment(
     db: AsyncSession,
     *,
     user: User,
-    password: str,
-    hasher: PasswordHasher,
     keys: MfaKeys,
     now: datetime,
 ) -> Enrollment:
-    """Create a pending TOTP secret (replacing an unconfirmed one); MFA is on after confirmation."""
-    await _require_password(hasher, user, password)
+    """Create a pending TOTP secret (replacing an unconfirmed one); MFA is on after confirmation.
+
+    Like every change below, the caller confirmed the password first.
+    """
     if user.mfa_enabled_at is not None:
         raise MfaStateConflict("Two-factor authentication is already on; turn it off first.")
     secret = generate_totp_secret()
@@ -138,12 +131,9 @@ async def regenerate_recovery_codes(
     db: AsyncSession,
     *,
     user: User,
-    password: str,
-    hasher: PasswordHasher,
     context: RequestContext,
     now: datetime,
 ) -> list[str]:
-    await _require_password(hasher, user, password)
     if user.mfa_enabled_at is None:
         raise MfaStateConflict("Two-factor authentication is off.")
     codes = await _replace_recovery_codes(db, user=user)
@@ -162,12 +152,9 @@ async def disable(
     db: AsyncSession,
     *,
     user: User,
-    password: str,
-    hasher: PasswordHasher,
     context: RequestContext,
     now: datetime,
 ) -> None:
-    await _require_password(hasher, user, password)
     if user.mfa_enabled_at is None:
         raise MfaStateConflict("Two-factor authentication is already off.")
     user.mfa_enabled_at = None
