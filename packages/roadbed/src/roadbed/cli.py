@@ -127,18 +127,19 @@ def serve(
 
     spec = _selected(service)[0]
     interface = Interfaces.WSGI if spec.interface is Interface.WSGI else Interfaces.ASGI
+    # Worker processes build the app from this (roadbed.production reads it).
+    os.environ["ROADBED_SERVE_SERVICE"] = spec.name
     Server(
-        spec.app,
+        "roadbed.production:create_wsgi_app"
+        if spec.interface is Interface.WSGI
+        else "roadbed.production:create_asgi_app",
         address=host,
         port=port,
         interface=interface,
-        factory=spec.factory,
+        factory=True,
         workers=workers,
         blocking_threads=threads if spec.interface is Interface.WSGI else None,
         backpressure=backpressure,
-        # Behind nginx the public path keeps its prefix (/auth, /blog, ...): the app sees it as
-        # root_path / SCRIPT_NAME, exactly as in the embedded composition.
-        url_path_prefix=spec.prefix,
         log_dictconfig=None,
     ).serve()
 
