@@ -140,6 +140,35 @@ async def test_change_password_needs_the_current_one_and_ends_other_sessions(
     await login(client, email, NEW_PASSWORD)
 
 
+async def test_guessing_the_current_password_is_throttled_like_sign_in(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    # Given an access token in the wrong hands, and five wrong guesses at the password
+    email = _email()
+    await register_and_verify(client, app, email)
+    token = (await login(client, email))["access_token"]
+    for _ in range(5):
+        wrong = await client.post(
+            "/v1/me/password",
+            headers=bearer(token),
+            json={"current_password": "a wrong guess at it", "new_password": NEW_PASSWORD},
+        )
+        assert wrong.status_code == 401
+
+    # When the next guess comes (even the right password)
+    locked = await client.post(
+        "/v1/me/password",
+        headers=bearer(token),
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+    )
+
+    # Then it is locked out, on the same count as sign-in
+    assert locked.status_code == 429, locked.text
+    assert locked.json()["code"] == "too_many_attempts"
+    signed_in = await client.post("/v1/sessions", json={"email": email, "password": NEW_PASSWORD})
+    assert signed_in.status_code == 429
+
+
 async def test_password_reset_answers_alike_for_unknown_addresses_and_ends_every_session(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:

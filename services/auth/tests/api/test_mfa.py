@@ -10,7 +10,14 @@ import httpx
 import pyotp
 from fastapi import FastAPI
 
-from .conftest import PASSWORD, bearer, login, outbox_events, register_and_verify
+from .conftest import (
+    PASSWORD,
+    audit_actions,
+    bearer,
+    login,
+    outbox_events,
+    register_and_verify,
+)
 
 
 async def _enrolled(client: httpx.AsyncClient, app: FastAPI) -> dict[str, Any]:
@@ -147,6 +154,19 @@ async def test_guessing_codes_is_throttled(client: httpx.AsyncClient, app: FastA
     assert locked.status_code == 429
     # The lockout is 60 s from the fifth failure; the wall clock may have ticked since.
     assert int(locked.headers["retry-after"]) in (59, 60)
+
+
+async def test_a_wrong_second_factor_is_audited(client: httpx.AsyncClient, app: FastAPI) -> None:
+    enrolled = await _enrolled(client, app)
+    challenge = await _challenge(client, enrolled["email"])
+    right = _next_code(enrolled["totp"])
+    wrong = "000000" if right != "000000" else "111111"
+
+    failed = await client.post("/v1/sessions/mfa", json={"mfa_token": challenge, "code": wrong})
+
+    assert failed.status_code == 401
+    # The failure's entry commits although the verifying transaction rolled back.
+    assert await audit_actions(app, "mfa.failed") == 1
 
 
 async def test_a_password_reset_does_not_bypass_the_second_factor(

@@ -12,7 +12,7 @@ from roadbed_core.tokens.jwks import JwksClient
 from roadbed_core.tokens.revocation import RevocationList
 from roadbed_core.tokens.verifier import TokenVerifier
 
-from .conftest import PASSWORD, bearer, login, register_and_verify
+from .conftest import PASSWORD, audit_actions, bearer, login, register_and_verify
 
 
 def _email() -> str:
@@ -110,6 +110,7 @@ async def test_repeated_failures_lock_the_account_with_retry_after(
     # The lockout is 60 s from the fifth failure; the wall clock may have ticked since.
     assert int(locked.headers["retry-after"]) in (59, 60)
     assert locked.json()["code"] == "too_many_attempts"
+    assert await audit_actions(app, "account.locked") == 1  # the fifth failure started it
 
 
 async def test_refresh_rotates_and_reuse_revokes_the_session(

@@ -113,7 +113,7 @@ async def test_authorization_code_with_pkce_issues_verifiable_access_and_id_toke
         client_id,
         SCOPE,
     )
-    assert access["roles"] == ["author", "customer"]
+    assert access["roles"] == []  # a third-party app never carries the user's roles
     # And the ID token names the client as audience, echoes the nonce and binds the access token
     id_header = jwt.get_unverified_header(token["id_token"])
     claims = jwt.decode(

@@ -193,6 +193,7 @@ async def test_unsafe_or_inconsistent_registrations_are_refused(
         {"client_type": "spa"},
         {"scopes": ['bad"scope']},
         {"client_id": "UPPER"},
+        {"client_id": "0b8f3c2e-0d4c-4a8e-9a55-3f0e8b0f6a11"},  # would look like a user subject
         {"name": ""},
         {"redirect_uris": ["https://a.example/" + "x" * 2048]},
         {"unexpected": True},

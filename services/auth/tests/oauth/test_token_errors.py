@@ -366,6 +366,70 @@ async def test_a_refresh_token_only_works_for_its_own_client(
     assert rightful.status_code == 200
 
 
+async def test_an_oauth_refresh_token_is_refused_by_the_first_party_refresh(
+    http: httpx.AsyncClient, confidential: dict[str, Any], account: Account
+) -> None:
+    # Given a confidential client's refresh token (which needs the client's secret to use)
+    verifier = new_verifier()
+    code = await new_code(http, confidential, account, verifier)
+    client_auth = basic(confidential["client_id"], confidential["client_secret"])
+    form = code_form(confidential, code, verifier)
+    del form["client_id"]
+    refresh_token = (await http.post(TOKEN, data=form, headers=client_auth)).json()["refresh_token"]
+
+    # When it is presented to the first-party refresh, which authenticates no client
+    stolen = await http.post("/auth/v1/sessions/refresh", json={"refresh_token": refresh_token})
+    rightful = await http.post(
+        TOKEN,
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        headers=client_auth,
+    )
+
+    # Then it is refused there, and the failed attempt did not spend it
+    assert stolen.status_code == 401, stolen.text
+    assert stolen.json()["code"] == "invalid_grant"
+    assert "access_token" not in stolen.json()
+    assert rightful.status_code == 200, rightful.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/auth/v1/me"),
+        ("GET", "/auth/v1/sessions"),
+        ("DELETE", "/auth/v1/sessions"),
+        ("GET", "/auth/v1/me/consents"),
+    ],
+)
+async def test_a_service_token_is_not_a_user_on_the_account_endpoints(
+    http: httpx.AsyncClient, app: FastAPI, method: str, path: str
+) -> None:
+    # Given a client-credentials token for the audience every Roadbed service accepts
+    service = await register_client(
+        http,
+        app,
+        client_type="confidential",
+        redirect_uris=[],
+        post_logout_redirect_uris=[],
+        grant_types=["client_credentials"],
+        scopes=["shop:orders"],
+        audience="roadbed",
+    )
+    issued = await http.post(
+        TOKEN,
+        data={"grant_type": "client_credentials"},
+        headers=basic(service["client_id"], service["client_secret"]),
+    )
+    assert issued.status_code == 200, issued.text
+
+    # When it calls an endpoint about "me" (there is no user behind it)
+    response = await http.request(method, path, headers=bearer(issued.json()["access_token"]))
+
+    # Then it is refused as a token, not a server error
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "invalid_token"
+
+
 async def test_without_offline_access_there_is_no_refresh_token(
     http: httpx.AsyncClient, public: dict[str, Any], account: Account
 ) -> None:

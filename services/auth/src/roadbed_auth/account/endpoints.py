@@ -23,16 +23,16 @@ from roadbed_auth.account.schemas import (
 )
 from roadbed_auth.components import AuthComponents, components, utc_now
 from roadbed_auth.context import RequestContext
+from roadbed_auth.principal import require_user_token
 from roadbed_auth.session.revocation import end_sessions
 from roadbed_core.db import unit_of_work
 from roadbed_core.tokens.claims import Claims
-from roadbed_core.tokens.fastapi import require_token
 from roadbed_core.tokens.revocation import arevoke_user_tokens_before
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
 Components = Annotated[AuthComponents, Depends(components)]
-Authenticated = Annotated[Claims, Depends(require_token())]
+Authenticated = Annotated[Claims, Depends(require_user_token())]
 
 REGISTRATION_ACCEPTED = (
     "If this address can be registered, a verification link is on its way to it."

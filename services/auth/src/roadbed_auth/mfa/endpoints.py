@@ -18,14 +18,14 @@ from roadbed_auth.mfa.schemas import (
     TotpConfirmation,
     TotpEnrollmentRead,
 )
+from roadbed_auth.principal import require_user_token
 from roadbed_core.db import unit_of_work
 from roadbed_core.tokens.claims import Claims
-from roadbed_core.tokens.fastapi import require_token
 
 router = APIRouter(prefix="/v1/me/mfa", tags=["mfa"])
 
 Components = Annotated[AuthComponents, Depends(components)]
-Authenticated = Annotated[Claims, Depends(require_token())]
+Authenticated = Annotated[Claims, Depends(require_user_token())]
 
 
 async def _confirm(

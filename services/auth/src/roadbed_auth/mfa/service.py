@@ -201,6 +201,14 @@ async def verify_second_factor(
     return method
 
 
+async def record_failed_verification(
+    db: AsyncSession, *, user_id: uuid.UUID, context: RequestContext, now: datetime
+) -> None:
+    """Audit a wrong second factor, in a transaction of its own that commits (the verifying one
+    rolls back with the failure)."""
+    await audit.record(db, action="mfa.failed", context=context, now=now, subject_id=user_id)
+
+
 async def _accept_totp(
     db: AsyncSession, *, user: User, code: str, keys: MfaKeys, guard: TotpReplayGuard, now: datetime
 ) -> None:

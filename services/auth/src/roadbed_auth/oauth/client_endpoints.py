@@ -21,6 +21,7 @@ from roadbed_auth.oauth.schemas import (
     ClientRead,
     ConsentRead,
 )
+from roadbed_auth.principal import require_user_token
 from roadbed_core.db import unit_of_work
 from roadbed_core.errors import BadRequest
 from roadbed_core.tokens.claims import Claims
@@ -31,7 +32,7 @@ consent_router = APIRouter(prefix="/v1/me/consents", tags=["oauth clients"])
 
 OAuth = Annotated[OAuthComponents, Depends(oauth_components)]
 Admin = Annotated[Claims, Depends(require_token(roles=("admin",)))]
-Authenticated = Annotated[Claims, Depends(require_token())]
+Authenticated = Annotated[Claims, Depends(require_user_token())]
 ClientIdPath = Annotated[str, Path(max_length=100)]
 
 

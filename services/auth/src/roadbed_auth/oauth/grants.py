@@ -137,7 +137,9 @@ async def _user_tokens(
         subject=str(user.id),
         client_id=client.client_id,
         scope=scope,
-        roles=role_names(user),
+        # A third-party app acts for the user within the scopes granted, never with the user's
+        # roles: an administrator approving an app must not hand it administration.
+        roles=role_names(user) if client.first_party else [],
         session_id=str(session.id),
         auth_time=session.auth_time,
     )

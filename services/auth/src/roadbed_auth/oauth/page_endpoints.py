@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from roadbed_auth.account import service as accounts
 from roadbed_auth.context import RequestContext
+from roadbed_auth.lockouts import count_failure
 from roadbed_auth.mfa import service as mfa
 from roadbed_auth.oauth import authorization, browser, consents, device, logout
 from roadbed_auth.oauth.authorization import (
@@ -408,7 +409,13 @@ async def login(body: Annotated[LoginForm, Form()], request: Request, oauth: OAu
             )
     # The failed attempt's audit entry is committed above; only now is the failure answered.
     if user is None:
-        await auth.login_throttle.record_failure(ip=context.ip_address, account_key=body.email)
+        await count_failure(
+            auth,
+            auth.login_throttle,
+            account_key=body.email,
+            subject_id=account.id if account is not None else None,
+            context=context,
+        )
         return again("Invalid email or password.", 400)
     await auth.login_throttle.record_success(ip=context.ip_address, account_key=body.email)
     if cookie is None:
@@ -522,7 +529,11 @@ async def login_second_factor(
                 previous_cookie=request.cookies.get(SESSION_COOKIE),
             )
     except mfa.InvalidMfaCode:
-        await auth.mfa_throttle.record_failure(ip=context.ip_address, account_key=str(user_id))
+        async with unit_of_work(auth.sessions) as db:
+            await mfa.record_failed_verification(db, user_id=user_id, context=context, now=now)
+        await count_failure(
+            auth, auth.mfa_throttle, account_key=str(user_id), subject_id=user_id, context=context
+        )
         return again("That code is not valid.", 400)
     await auth.mfa_throttle.record_success(ip=context.ip_address, account_key=str(user_id))
     return _signed_in_response(request, oauth, body.resume, user.email, cookie)

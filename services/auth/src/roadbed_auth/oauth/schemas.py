@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from roadbed_auth.oauth.models import ClientType, GrantType
 from roadbed_auth.oauth.scopes import DEFAULT_CLIENT_SCOPES, MAX_SCOPE_LENGTH, MAX_SCOPES
 
-ClientId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{2,99}$")]
+
+def _not_a_uuid(value: str) -> str:
+    # A client-credentials token's ``sub`` is the client id; a UUID-shaped one could be taken for
+    # a user's subject by a resource server.
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return value
+    raise ValueError("a client id must not look like a user id (a UUID)")
+
+
+ClientId = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{2,99}$"), AfterValidator(_not_a_uuid)
+]
 Uri = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 Scope = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SCOPE_LENGTH)]
 ClientName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

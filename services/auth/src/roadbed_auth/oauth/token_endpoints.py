@@ -270,9 +270,19 @@ async def introspect(
 OpenIdClaims = Annotated[Claims, Depends(require_token(scopes=("openid",)))]
 
 
-@userinfo_router.api_route("/userinfo", methods=["GET", "POST"], response_model=UserInfoBody)
-async def userinfo(claims: OpenIdClaims, oauth: OAuth) -> JSONResponse:
-    """The signed-in user's claims (OIDC Core §5.3): a Bearer access token with ``openid``."""
+async def _userinfo(claims: Claims, oauth: OAuthComponents) -> JSONResponse:
     async with oauth.auth.sessions() as db:
         answer = await tokens.userinfo(db, claims=claims)
     return JSONResponse(answer, headers=NO_STORE)
+
+
+@userinfo_router.get("/userinfo", response_model=UserInfoBody)
+async def userinfo(claims: OpenIdClaims, oauth: OAuth) -> JSONResponse:
+    """The signed-in user's claims (OIDC Core §5.3): a Bearer access token with ``openid``."""
+    return await _userinfo(claims, oauth)
+
+
+@userinfo_router.post("/userinfo", response_model=UserInfoBody)
+async def userinfo_post(claims: OpenIdClaims, oauth: OAuth) -> JSONResponse:
+    """The same as ``GET /oauth/userinfo``, for clients that send the token in a POST (OIDC Core §5.3.1)."""
+    return await _userinfo(claims, oauth)

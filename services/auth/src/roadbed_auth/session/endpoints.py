@@ -14,8 +14,10 @@ from roadbed_auth.account.errors import InvalidCredentials
 from roadbed_auth.account.repository import role_names
 from roadbed_auth.components import AuthComponents, components, utc_now
 from roadbed_auth.context import RequestContext
+from roadbed_auth.lockouts import count_failure
 from roadbed_auth.mfa import service as mfa
 from roadbed_auth.mfa.schemas import MfaCompletion
+from roadbed_auth.principal import require_user_token
 from roadbed_auth.session import service
 from roadbed_auth.session.models import LoginSession
 from roadbed_auth.session.revocation import end_sessions, revoke_access_token
@@ -23,12 +25,11 @@ from roadbed_auth.session.schemas import LoginCreate, RefreshCreate, SessionRead
 from roadbed_auth.session.service import RefreshTokenReused
 from roadbed_core.db import unit_of_work
 from roadbed_core.tokens.claims import Claims
-from roadbed_core.tokens.fastapi import require_token
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
 Components = Annotated[AuthComponents, Depends(components)]
-Authenticated = Annotated[Claims, Depends(require_token())]
+Authenticated = Annotated[Claims, Depends(require_user_token())]
 
 
 async def _token_response(
@@ -110,7 +111,13 @@ async def login(body: LoginCreate, request: Request, auth: Components) -> TokenR
             roles = role_names(user)
     # The failed attempt's audit entry is committed above; only now is the failure answered.
     if user is None:
-        await auth.login_throttle.record_failure(ip=context.ip_address, account_key=email)
+        await count_failure(
+            auth,
+            auth.login_throttle,
+            account_key=email,
+            subject_id=account.id if account is not None else None,
+            context=context,
+        )
         raise InvalidCredentials()
     await auth.login_throttle.record_success(ip=context.ip_address, account_key=email)
     if issued is None:
@@ -147,7 +154,11 @@ async def complete_login(body: MfaCompletion, request: Request, auth: Components
             )
             roles = role_names(user)
     except mfa.InvalidMfaCode:
-        await auth.mfa_throttle.record_failure(ip=context.ip_address, account_key=str(user_id))
+        async with unit_of_work(auth.sessions) as db:
+            await mfa.record_failed_verification(db, user_id=user_id, context=context, now=now)
+        await count_failure(
+            auth, auth.mfa_throttle, account_key=str(user_id), subject_id=user_id, context=context
+        )
         raise
     await auth.mfa_throttle.record_success(ip=context.ip_address, account_key=str(user_id))
     return await _token_response(
@@ -186,6 +197,7 @@ async def refresh(body: RefreshCreate, auth: Components) -> TokenRead:
             issued = await service.rotate(
                 db, presented=body.refresh_token, now=now, policy=auth.session_policy
             )
+            service.require_client(issued.session, client_id=auth.settings.first_party_client_id)
             roles = role_names(await service.active_owner(db, session=issued.session))
     except RefreshTokenReused as reused:
         async with unit_of_work(auth.sessions) as db:

@@ -121,6 +121,15 @@ class RefreshTokenReused(InvalidRefreshToken):
         self.user_id = user_id
 
 
+def require_client(session: LoginSession, *, client_id: str) -> None:
+    """A refresh token works only for the client it was issued to: an OAuth client's token must
+    come back through the token endpoint with that client's authentication, never through the
+    first-party refresh (which authenticates no client). Raise inside the unit of work, so the
+    rotation rolls back and the token stays as it was."""
+    if session.client_id != client_id:
+        raise InvalidRefreshToken("refresh token is not recognised")
+
+
 async def active_owner(db: AsyncSession, *, session: LoginSession) -> User:
     """The account a refreshed session belongs to; a disabled or deleted one ends the grant."""
     user = await get_user(db, session.user_id)
