@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from typing import Annotated
 
@@ -38,6 +39,9 @@ def _selected(name: str | None) -> list[ServiceSpec]:
 def _migrate(specs: list[ServiceSpec]) -> None:
     for spec in specs:
         spec.load_lifecycle().migrate()
+        # Services configure logging as they load; Alembic's per-revision lines are noise here
+        # (the summary line below says what happened).
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         console.print(f"[green]migrated[/] {spec.name}")
 
 
