@@ -7,7 +7,6 @@ password hash. Functions only flush; the caller's unit of work commits.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from roadbed_auth.account.models import OneTimeToken, TokenPurpose, User, UserSt
 from roadbed_auth.account.roles import DEFAULT_ROLES
 from roadbed_auth.audit import service as audit
 from roadbed_auth.context import RequestContext
+from roadbed_auth.digests import token_digest
 from roadbed_auth.password.hasher import PasswordHasher, VerifyResult
 from roadbed_auth.password.policy import PasswordPolicy
 from roadbed_core.errors import NotFound
@@ -45,10 +45,6 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def _issue_link(
     db: AsyncSession, *, user: User, purpose: TokenPurpose, ttl: timedelta, now: datetime
 ) -> tuple[str, datetime]:
@@ -60,7 +56,7 @@ async def _issue_link(
         OneTimeToken(
             user_id=user.id,
             purpose=purpose,
-            token_hash=_digest(token),
+            token_hash=token_digest(token),
             created_at=now,
             expires_at=expires_at,
         ),
@@ -155,7 +151,7 @@ async def verify_email(
     db: AsyncSession, *, token: str, context: RequestContext, now: datetime
 ) -> User:
     user_id = await repository.consume_one_time_token(
-        db, digest=_digest(token), purpose=TokenPurpose.VERIFY_EMAIL, now=now
+        db, digest=token_digest(token), purpose=TokenPurpose.VERIFY_EMAIL, now=now
     )
     user = None if user_id is None else await repository.get_user(db, user_id)
     if user is None:
@@ -302,7 +298,7 @@ async def reset_password(
 ) -> User:
     """Set a new password from a reset link. The caller then ends every session of the user."""
     user_id = await repository.consume_one_time_token(
-        db, digest=_digest(token), purpose=TokenPurpose.RESET_PASSWORD, now=now
+        db, digest=token_digest(token), purpose=TokenPurpose.RESET_PASSWORD, now=now
     )
     user = None if user_id is None else await repository.get_user(db, user_id)
     if user is None or user.status != UserStatus.ACTIVE:

@@ -8,7 +8,6 @@ password, so it never bypasses the second factor.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import uuid
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from roadbed_auth.account.models import RecoveryCode, User
 from roadbed_auth.audit import service as audit
 from roadbed_auth.context import RequestContext
+from roadbed_auth.digests import token_digest
 from roadbed_auth.mfa.crypto import decrypt_secret, encrypt_secret
 from roadbed_auth.mfa.recovery import RecoveryCodes
 from roadbed_auth.mfa.totp import (
@@ -269,13 +269,13 @@ async def _replace_recovery_codes(db: AsyncSession, *, user: User) -> list[str]:
 async def open_challenge(cache: AsyncCache, *, user_id: uuid.UUID) -> str:
     """A short-lived, single-use token proving the password step passed (only its hash is kept)."""
     token = secrets.token_urlsafe(32)
-    key = _CHALLENGE_PREFIX + hashlib.sha256(token.encode()).hexdigest()
+    key = _CHALLENGE_PREFIX + token_digest(token)
     await cache.set(key, json.dumps({"user_id": str(user_id)}).encode(), ttl=CHALLENGE_TTL_SECONDS)
     return token
 
 
 async def read_challenge(cache: AsyncCache, token: str) -> uuid.UUID:
-    raw = await cache.get(_CHALLENGE_PREFIX + hashlib.sha256(token.encode()).hexdigest())
+    raw = await cache.get(_CHALLENGE_PREFIX + token_digest(token))
     if raw is None:
         raise InvalidMfaChallenge()
     return uuid.UUID(json.loads(raw)["user_id"])
@@ -283,5 +283,5 @@ async def read_challenge(cache: AsyncCache, token: str) -> uuid.UUID:
 
 async def close_challenge(cache: AsyncCache, token: str) -> None:
     """Spend the challenge; a second completion with it fails."""
-    if not await cache.delete(_CHALLENGE_PREFIX + hashlib.sha256(token.encode()).hexdigest()):
+    if not await cache.delete(_CHALLENGE_PREFIX + token_digest(token)):
         raise InvalidMfaChallenge()

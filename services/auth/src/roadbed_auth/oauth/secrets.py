@@ -16,6 +16,8 @@ import re
 import secrets
 from typing import Final
 
+from roadbed_auth.digests import token_digest
+
 #: RFC 7636 §4.1: code_verifier = 43*128unreserved.
 _PKCE_VALUE: Final = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 #: A client secret, code or cookie we issued is 43 characters; anything this long is not ours.
@@ -27,9 +29,8 @@ def new_opaque_value() -> str:
     return secrets.token_urlsafe(32)
 
 
-def digest(value: str) -> str:
-    """The stored form of an opaque value (SHA-256, hex)."""
-    return hashlib.sha256(value.encode()).hexdigest()
+#: The stored form of an opaque value (SHA-256, hex).
+digest = token_digest
 
 
 def digests_match(presented: str, stored: str) -> bool:

@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import secrets
 
+from roadbed_auth.digests import token_digest
+
 #: Longest refresh token we accept (ours are 43 characters); anything longer is rejected unread.
 MAX_TOKEN_LENGTH = 128
 
@@ -27,5 +29,4 @@ def child_refresh_token(parent: str, *, secret: bytes) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+__all__ = ["MAX_TOKEN_LENGTH", "child_refresh_token", "new_refresh_token", "token_digest"]
