@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from roadbed_core import db
 from roadbed_core.events.bus import EventBus, EventPublisher
@@ -22,6 +23,7 @@ from roadbed_core.events.inprocess import InProcessBus
 from roadbed_core.events.outbox import SqlAlchemyOutboxStore
 from roadbed_core.events.relay import OutboxRelay
 from roadbed_core.events.wakeup import add_commit_listener
+from roadbed_core.jobs import PeriodicJob, no_jobs
 from roadbed_core.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,8 @@ logger = logging.getLogger(__name__)
 Seeder = Callable[[], list[str]]
 #: Registers a service's event consumers on a bus (before the bus starts).
 Subscriber = Callable[[EventBus], None]
+#: Builds a SQLAlchemy service's periodic jobs around an engine the lifecycle opens for them.
+JobFactory = Callable[[AsyncEngine], Sequence[PeriodicJob]]
 
 
 class ServiceLifecycle(Protocol):
@@ -54,6 +58,10 @@ class ServiceLifecycle(Protocol):
         """Register this service's consumers on ``bus``."""
         ...
 
+    def periodic_jobs(self) -> AbstractAsyncContextManager[Sequence[PeriodicJob]]:
+        """This service's housekeeping jobs, with what they need opened (see ``roadbed_core.jobs``)."""
+        ...
+
 
 class SeedRefused(RuntimeError):
     """A seeder declined to run (demo data has no place in production)."""
@@ -72,6 +80,7 @@ class SqlAlchemyLifecycle:
     outbox: Table | None
     seeder: Seeder = no_seed
     subscribers: tuple[Subscriber, ...] = field(default=())
+    jobs: JobFactory | None = None
 
     def migrate(self) -> None:
         db.upgrade(self.migrations, self.settings().database)
@@ -87,6 +96,11 @@ class SqlAlchemyLifecycle:
     def subscribe(self, bus: EventBus) -> None:
         for subscriber in self.subscribers:
             subscriber(bus)
+
+    def periodic_jobs(self) -> AbstractAsyncContextManager[Sequence[PeriodicJob]]:
+        if self.jobs is None:
+            return no_jobs()
+        return _sqlalchemy_jobs(self.settings().database, self.jobs)
 
 
 @asynccontextmanager
@@ -148,5 +162,14 @@ async def _sqlalchemy_relay(
     engine = db.make_async_engine(url)
     try:
         yield OutboxRelay(store=SqlAlchemyOutboxStore(engine, table), bus=bus)
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def _sqlalchemy_jobs(url: str, factory: JobFactory) -> AsyncIterator[Sequence[PeriodicJob]]:
+    engine = db.make_async_engine(url)
+    try:
+        yield factory(engine)
     finally:
         await engine.dispose()

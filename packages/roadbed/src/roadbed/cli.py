@@ -163,6 +163,27 @@ def relay(service: ServiceArg = None) -> None:
 
 
 @app.command()
+def jobs(
+    service: ServiceArg = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run each job a single time and exit (for a cron).")
+    ] = False,
+) -> None:
+    """Run the services' periodic jobs (reservation expiry, scheduled publishing...) until stopped."""
+    from roadbed.workers import run_jobs, run_jobs_once
+
+    specs = [spec for spec in _selected(service) if spec.interface is not Interface.WORKER]
+    if not once:
+        asyncio.run(run_jobs(specs))
+        return
+    results = asyncio.run(run_jobs_once(specs))
+    for name, succeeded in results.items():
+        console.print(f"[green]done[/] {name}" if succeeded else f"[red]failed[/] {name}")
+    if not all(results.values()):
+        raise typer.Exit(code=1)
+
+
+@app.command()
 def worker(
     host: Annotated[
         str, typer.Option(help="Interface for /healthz, /readyz, /metrics.")

@@ -4,7 +4,7 @@ FastAPI services are mounted as they are. Django and Flask are WSGI apps mounted
 which runs them in a thread pool: measured here that is ~10x faster than Django's own ASGI handler
 (docs/architecture.md has the numbers). The lifespan runs every ASGI service's own lifespan, then
 the event plane: notify's consumers on the in-process bus and one outbox relay per service, woken
-by each commit so events flow at once.
+by each commit so events flow at once; then every service's periodic jobs.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from starlette.types import ASGIApp
 from roadbed.landing import render_landing
 from roadbed.services import MOUNTED, SERVICES, Interface
 from roadbed_core.events.inprocess import InProcessBus
+from roadbed_core.jobs import job_plane
 from roadbed_core.lifecycle import event_plane
 from roadbed_core.logs import configure_logging
 from roadbed_core.settings import ServiceSettings, var_dir
@@ -73,6 +74,7 @@ def create_app() -> Starlette:
             for app in asgi_apps:
                 await stack.enter_async_context(app.router.lifespan_context(app))
             await stack.enter_async_context(event_plane(lifecycles, InProcessBus()))
+            await stack.enter_async_context(job_plane(lifecycles))
             yield
 
     return Starlette(routes=routes, lifespan=lifespan)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
@@ -11,6 +11,7 @@ from roadbed_blog.config import BlogSettings, get_settings
 from roadbed_core.db import ensure_sqlite_directory
 from roadbed_core.events.bus import EventBus, EventPublisher
 from roadbed_core.events.relay import OutboxRelay
+from roadbed_core.jobs import PeriodicJob, no_jobs
 from roadbed_core.logs import configure_logging
 
 
@@ -49,6 +50,10 @@ class DjangoLifecycle:
     def outbox_relay(self, bus: EventPublisher) -> AbstractAsyncContextManager[OutboxRelay]:
         setup_django()
         return _django_relay(bus)
+
+    def periodic_jobs(self) -> AbstractAsyncContextManager[Sequence[PeriodicJob]]:
+        """The blog's housekeeping jobs (Django's ORM is sync: each pass runs in a thread)."""
+        return no_jobs()
 
     def subscribe(self, bus: EventBus) -> None:
         """The blog consumes no events yet (auth's user.updated / user.deleted come with the blog issue)."""
